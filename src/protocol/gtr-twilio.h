@@ -63,7 +63,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GtrTwilioMessage, gtr_twilio_message_free)
  * text.  Texts longer than `max_len` bytes (0 = no limit) fail with
  * GTR_PROTOCOL_ERROR_OVERSIZE before any parsing.  Unknown extra fields are
  * tolerated (Twilio may add some); an unknown "event" gives
- * GTR_PROTOCOL_ERROR_UNKNOWN_EVENT. */
+ * GTR_PROTOCOL_ERROR_UNKNOWN_EVENT.  Every event but connected requires
+ * streamSid; what else each requires is listed at the top of gtr-twilio.c.
+ * Error messages begin with the field's path ("media.payload: …", or
+ * "message: …" for the text as a whole). */
 GtrTwilioMessage *gtr_twilio_message_parse (const char *text, gssize len,
     gsize max_len, GError **error);
 
@@ -74,13 +77,15 @@ GtrTwilioMessage *gtr_twilio_message_parse (const char *text, gssize len,
 GtrTwilioMessage *gtr_twilio_outbound_parse (const char *text, gssize len,
     gsize max_len, GError **error);
 
-/* The three messages an app sends.  Return newly allocated JSON text. */
+/* The three messages an app sends.  Return newly allocated JSON text in
+ * Twilio's exact envelope (compact, fields in Twilio's order). */
 char *gtr_twilio_build_media (const char *stream_sid, const guint8 *audio, gsize len);
 char *gtr_twilio_build_mark (const char *stream_sid, const char *name);
 char *gtr_twilio_build_clear (const char *stream_sid);
 
 /* The messages Twilio sends, built field for field as Twilio does (strings
- * where Twilio sends strings).  Used by twilio-call-sim and the tests. */
+ * where Twilio sends strings).  Used by twilio-call-sim and the tests.
+ * A negative seq, chunk or timestamp_ms leaves that field out. */
 char *gtr_twilio_build_connected (void);
 char *gtr_twilio_build_start (gint64 seq, const char *stream_sid,
     const char *account_sid, const char *call_sid,
