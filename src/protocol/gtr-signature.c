@@ -67,6 +67,8 @@ url_with_port_toggled (const char *url)
   const GUriFlags flags = G_URI_FLAGS_ENCODED | G_URI_FLAGS_NON_DNS;
   g_autoptr (GUri) uri = g_uri_parse (url, flags, NULL);
   g_autoptr (GUri) other = NULL;
+  char *result;
+  gsize scheme_len;
   gint port, dflt;
 
   if (uri == NULL || g_uri_get_host (uri) == NULL)
@@ -78,7 +80,12 @@ url_with_port_toggled (const char *url)
   other = g_uri_build (flags, g_uri_get_scheme (uri), g_uri_get_userinfo (uri),
       g_uri_get_host (uri), port == -1 ? dflt : -1, g_uri_get_path (uri),
       g_uri_get_query (uri), g_uri_get_fragment (uri));
-  return g_uri_to_string (other);
+  result = g_uri_to_string (other);
+  /* GUri lowercases the scheme: keep it as it was written. */
+  scheme_len = strlen (g_uri_get_scheme (uri));
+  if (g_ascii_strncasecmp (result, url, scheme_len) == 0)
+    memcpy (result, url, scheme_len);
+  return result;
 }
 
 /* Compares all of `expected` whatever the inputs, so the time taken does
