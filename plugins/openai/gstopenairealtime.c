@@ -422,7 +422,8 @@ count_error (GstOpenaiRealtime *self)
   g_mutex_unlock (&self->lock);
 }
 
-/* After a fatal error: stop feeding the API and refuse upstream data. */
+/* After a fatal error (call it after posting the error, so that ours is the
+ * first on the bus): stop feeding the API and refuse upstream data. */
 static void
 mark_failed (GstOpenaiRealtime *self)
 {
@@ -467,7 +468,6 @@ post_handshake_error (GstOpenaiRealtime *self, GError *err, guint status)
 {
   const char *where = self->endpoint;
 
-  mark_failed (self);
   if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED)) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("could not connect to %s: connection refused", where),
@@ -490,6 +490,7 @@ post_handshake_error (GstOpenaiRealtime *self, GError *err, guint status)
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("could not connect to %s: %s", where, err->message), (NULL));
   }
+  mark_failed (self);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -799,9 +800,9 @@ send_session_update (GstOpenaiRealtime *self, gboolean instructions_only)
   json = gtr_realtime_build_session_update (&config, &event_id, &err);
   gtr_realtime_session_config_clear (&config);
   if (!json) {
-    mark_failed (self);
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
         ("invalid session settings: %s", err ? err->message : "unknown"), (NULL));
+    mark_failed (self);
     return;
   }
   GST_INFO_OBJECT (self, "sending session.update %s%s", event_id,
@@ -839,22 +840,20 @@ formats_match (GstOpenaiRealtime *self, const GtrRealtimeServerEvent *ev)
   g_mutex_unlock (&self->lock);
 
   if (ev->output_format != out_fmt) {
-    mark_failed (self);
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,
         ("session output format is %s but the src caps are %s",
             ev->output_format_desc ? ev->output_format_desc : "unknown",
             format_caps_desc (out_fmt)), (NULL));
-    return FALSE;
-  }
-  if (ev->input_format != in_fmt) {
-    mark_failed (self);
+  } else if (ev->input_format != in_fmt) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,
         ("session input format is %s but the sink caps are %s",
             ev->input_format_desc ? ev->input_format_desc : "unknown",
             format_caps_desc (in_fmt)), (NULL));
-    return FALSE;
+  } else {
+    return TRUE;
   }
-  return TRUE;
+  mark_failed (self);
+  return FALSE;
 }
 
 static void
@@ -911,12 +910,12 @@ on_api_error (GstOpenaiRealtime *self, GtrRealtimeServerEvent *ev)
   const char *message = ev->error_message ? ev->error_message : "";
 
   if (ev->error_event_id && g_hash_table_contains (self->update_ids, ev->error_event_id)) {
-    mark_failed (self);
     GST_ELEMENT_ERROR_WITH_DETAILS (self, LIBRARY, SETTINGS,
         ("the API rejected session.update: %s (code %s, param %s)", message,
             code, param), ("error event %s", ev->event_id ? ev->event_id : ""),
         ("api-code", G_TYPE_STRING, code, "api-param", G_TYPE_STRING, param,
             "api-message", G_TYPE_STRING, message, NULL));
+    mark_failed (self);
     return;
   }
   count_error (self);
