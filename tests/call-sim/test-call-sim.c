@@ -79,10 +79,11 @@ on_server_message (SoupWebsocketConnection *conn, gint type, GBytes *bytes,
   Frame *f = g_new0 (Frame, 1);
   gsize len;
   const char *data = g_bytes_get_data (bytes, &len);
+  g_autofree char *text = g_strndup (data, len);
 
   f->t_us = g_get_monotonic_time ();
   g_assert_cmpint (type, ==, SOUP_WEBSOCKET_DATA_TEXT);
-  f->json = json_from_string (g_strndup (data, len), NULL);
+  f->json = json_from_string (text, NULL);
   g_ptr_array_add (fx->frames, f);
   if (fx->on_start && g_strcmp0 (frame_event (f), "start") == 0)
     fx->on_start (fx, json_node_get_object (f->json));
@@ -345,7 +346,7 @@ check_media (Fixture *fx, GPtrArray *media, guint tone_frames)
     g_assert_cmpint (is_silence (f), ==, i >= tone_frames);
     /* never early, never far behind real time */
     g_assert_cmpint (f->t_us - first->t_us, >=, (gint64) i * 20 * MS - 25 * MS);
-    g_assert_cmpint (f->t_us - first->t_us, <=, (gint64) i * 20 * MS + 150 * MS);
+    g_assert_cmpint (f->t_us - first->t_us, <=, (gint64) i * 20 * MS + 250 * MS);
   }
 }
 
@@ -398,7 +399,7 @@ test_call_flow (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (str_member (obj (dtmf->pdata[0], "dtmf"), "digit"), ==, "7");
   g_assert_cmpstr (str_member (obj (dtmf->pdata[0], "dtmf"), "track"), ==, "inbound_track");
   g_assert_cmpint (((Frame *) dtmf->pdata[0])->t_us - ((Frame *) media->pdata[0])->t_us, >=, 290 * MS);
-  g_assert_cmpint (((Frame *) dtmf->pdata[0])->t_us - ((Frame *) media->pdata[0])->t_us, <=, 400 * MS);
+  g_assert_cmpint (((Frame *) dtmf->pdata[0])->t_us - ((Frame *) media->pdata[0])->t_us, <=, 450 * MS);
 
   last = g_ptr_array_index (fx->frames, fx->frames->len - 1);
   g_assert_cmpstr (frame_event (last), ==, "stop");
@@ -523,7 +524,7 @@ test_mark_timing_and_record (Fixture *fx, gconstpointer data)
   g_assert_cmpint (t_early - fx->sent_us[0], <, 100 * MS);
   /* behind 1 s of audio: once it has played, not before */
   g_assert_cmpint (t_after - fx->sent_us[0], >=, 950 * MS);
-  g_assert_cmpint (t_after - fx->sent_us[0], <=, 1150 * MS);
+  g_assert_cmpint (t_after - fx->sent_us[0], <=, 1250 * MS);
   g_assert_cmpint (summary_int (fx, "marks_received"), ==, 2);
   g_assert_cmpint (summary_int (fx, "marks_echoed"), ==, 2);
   g_assert_cmpstr (mark_name_at (fx, 0), ==, "early");
@@ -583,7 +584,7 @@ test_clear (Fixture *fx, gconstpointer data)
   heard = json_object_get_int_member (clear, "heard_ms");
   discarded = json_object_get_int_member (clear, "discarded_ms");
   g_assert_cmpint (heard, >=, 420);
-  g_assert_cmpint (heard, <=, 620);
+  g_assert_cmpint (heard, <=, 700);
   g_assert_cmpint (heard + discarded, ==, 2000);
   g_assert_cmpint (json_object_get_int_member (clear, "marks_flushed"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (clear, "at_ms"), >=, 500);
@@ -611,7 +612,7 @@ test_until_quiet (Fixture *fx, gconstpointer data)
   last = g_ptr_array_index (fx->frames, fx->frames->len - 1);
   g_assert_cmpstr (frame_event (last), ==, "stop");
   g_assert_cmpint (last->t_us - fx->sent_us[0], >=, 880 * MS);
-  g_assert_cmpint (last->t_us - fx->sent_us[0], <=, 1200 * MS);
+  g_assert_cmpint (last->t_us - fx->sent_us[0], <=, 1400 * MS);
   g_assert_cmpint (summary_int (fx, "played_ms"), ==, 600);
 }
 
