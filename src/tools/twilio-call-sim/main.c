@@ -148,20 +148,20 @@ parse_options (Options *o, int *argc, char ***argv, GError **error)
     { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &c->ca_file, "Trust this CA (PEM) for wss://", "PEM" },
     { "play", 0, 0, G_OPTION_ARG_CALLBACK, on_play, "Caller audio segment, in order: tone:HZ:MS | silence:MS | wav:PATH (default silence:3000)", "SPEC" },
     { "wav", 0, 0, G_OPTION_ARG_CALLBACK, on_play, "Shorthand for --play wav:PATH", "PATH" },
-    { "stream-sid", 0, 0, G_OPTION_ARG_STRING, &c->stream_sid, "streamSid (MZ…)", "SID" },
-    { "call-sid", 0, 0, G_OPTION_ARG_STRING, &c->call_sid, "callSid (CA…)", "SID" },
-    { "account-sid", 0, 0, G_OPTION_ARG_STRING, &c->account_sid, "accountSid (AC…)", "SID" },
+    { "stream-sid", 0, 0, G_OPTION_ARG_STRING, &c->stream_sid, "streamSid (MZ...)", "SID" },
+    { "call-sid", 0, 0, G_OPTION_ARG_STRING, &c->call_sid, "callSid (CA...)", "SID" },
+    { "account-sid", 0, 0, G_OPTION_ARG_STRING, &c->account_sid, "accountSid (AC...)", "SID" },
     { "param", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->params, "start.customParameters entry", "NAME=VALUE" },
     { "dtmf", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->dtmf, "Send a dtmf DIGIT MS after the first media", "DIGIT@MS" },
     { "linger", 0, 0, G_OPTION_ARG_INT, &o->linger_ms, "After the caller audio, keep the call up this long (default 2000)", "MS" },
     { "until-quiet", 0, 0, G_OPTION_ARG_INT, &o->until_quiet_ms, "After the caller audio, end once nothing was received and nothing played for MS", "MS" },
     { "no-stop", 0, 0, G_OPTION_ARG_NONE, &c->no_stop, "Close the socket without sending stop", NULL },
     { "fast", 0, 0, G_OPTION_ARG_NONE, &c->fast, "Send the caller audio as fast as possible (playback stays real time)", NULL },
-    { "record", 0, 0, G_OPTION_ARG_FILENAME, &c->record_path, "Write what the caller heard as a μ-law WAV", "OUT.wav" },
+    { "record", 0, 0, G_OPTION_ARG_FILENAME, &c->record_path, "Write what the caller heard as a mu-law WAV", "OUT.wav" },
     { "summary", 0, 0, G_OPTION_ARG_FILENAME, &c->summary_path, "Also write the JSON summary here", "OUT.json" },
     { NULL }
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("— a local Twilio Media Streams caller");
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- a local Twilio Media Streams caller");
   GOptionGroup *group = g_option_group_new ("sim", "twilio-call-sim", "Show options", o, NULL);
 
   g_option_group_add_entries (group, entries);

@@ -374,21 +374,28 @@ should_end (const SimCall *call, gint64 now)
   return ms_since (quiet_since, now) >= call->cfg->until_quiet_ms;
 }
 
+/* Bring playback and sending up to now; TRUE when the call should end. */
 static gboolean
-on_tick (gpointer user_data)
+advance (SimCall *call)
 {
-  SimCall *call = user_data;
   gint64 now = g_get_monotonic_time ();
 
   play_due (call, now);
   send_due_media (call, now);
   send_due_dtmf (call, now);
-  if (should_end (call, now)) {
-    call->tick_id = 0;
-    finish (call);
-    return G_SOURCE_REMOVE;
-  }
-  return G_SOURCE_CONTINUE;
+  return should_end (call, now);
+}
+
+static gboolean
+on_tick (gpointer user_data)
+{
+  SimCall *call = user_data;
+
+  if (!advance (call))
+    return G_SOURCE_CONTINUE;
+  call->tick_id = 0;
+  finish (call);
+  return G_SOURCE_REMOVE;
 }
 
 /* --fast: the caller's frames back to back, one per main-loop iteration. */
@@ -424,7 +431,8 @@ start_stream (SimCall *call)
   if (cfg->fast)
     call->fast_id = g_idle_add (on_fast_idle, call);
   call->sigint_id = g_unix_signal_add (SIGINT, on_sigint, call);
-  on_tick (call);
+  if (advance (call))   /* sends the first media now */
+    finish (call);
 }
 
 /* ---- connecting ----------------------------------------------------------- */
