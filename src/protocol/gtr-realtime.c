@@ -250,7 +250,7 @@ fill_server_vad (JsonObject *td, const GtrRealtimeSessionConfig *c, GError **err
   if (c->vad_threshold >= 0.0 || c->vad_threshold != c->vad_threshold) {
     if (!(c->vad_threshold <= 1.0))
       return bad_value (error, "session.audio.input.turn_detection.threshold",
-          "%g is out of range 0.0–1.0", c->vad_threshold);
+          "%g is out of range [0, 1]", c->vad_threshold);
     json_object_set_double_member (td, "threshold", c->vad_threshold);
   }
   if (c->prefix_padding_ms >= 0)
@@ -263,7 +263,7 @@ fill_server_vad (JsonObject *td, const GtrRealtimeSessionConfig *c, GError **err
   if (c->idle_timeout_ms > 0) {
     if (c->idle_timeout_ms < 5000 || c->idle_timeout_ms > 30000)
       return bad_value (error, "session.audio.input.turn_detection.idle_timeout_ms",
-          "%d is out of range 5000–30000", c->idle_timeout_ms);
+          "%d is out of range [5000, 30000]", c->idle_timeout_ms);
     json_object_set_int_member (td, "idle_timeout_ms", c->idle_timeout_ms);
   }
   return TRUE;
@@ -322,7 +322,7 @@ add_output_audio (JsonObject *output, const GtrRealtimeSessionConfig *c, GError 
   if (c->speed > 0.0 || c->speed != c->speed) {
     if (!(c->speed >= 0.25 && c->speed <= 1.5))
       return bad_value (error, "session.audio.output.speed",
-          "%g is out of range 0.25–1.5", c->speed);
+          "%g is out of range [0.25, 1.5]", c->speed);
     json_object_set_double_member (output, "speed", c->speed);
   }
   return TRUE;
@@ -369,7 +369,7 @@ add_max_output_tokens (JsonObject *session, gint max, GError **error)
   }
   if (max < 1 || max > 4096)
     return bad_value (error, "session.max_output_tokens",
-        "%d is out of range 1–4096 (or -1 for \"inf\")", max);
+        "%d is out of range [1, 4096] (or -1 for \"inf\")", max);
   json_object_set_int_member (session, "max_output_tokens", max);
   return TRUE;
 }
@@ -1043,6 +1043,27 @@ server_event_new (void)
   return ev;
 }
 
+/* Whether a JSON string in `text` holds an escaped NUL ("\u0000"): json-glib
+ * keeps strings as C strings and would silently cut it there (a delta of
+ * "AAAA\u0000garbage" would pass as valid base64). */
+static gboolean
+has_escaped_nul (const char *text, gsize len)
+{
+  const char *p = text, *end = text + len;
+
+  while ((p = memchr (p, '\\', (gsize) (end - p))) != NULL) {
+    gsize run = 0;
+
+    while (p + run < end && p[run] == '\\')
+      run++;
+    p += run;
+    /* An odd run ends in a backslash that escapes what follows. */
+    if (run % 2 == 1 && end - p >= 5 && memcmp (p, "u0000", 5) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
 static JsonNode *
 parse_root (const char *text, gsize len, gsize max_len, GError **error)
 {
@@ -1059,6 +1080,11 @@ parse_root (const char *text, gsize len, gsize max_len, GError **error)
   if (!g_utf8_validate_len (text, len, NULL)) {
     g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_NOT_JSON,
         "event is not valid UTF-8");
+    return NULL;
+  }
+  if (has_escaped_nul (text, len)) {
+    g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_BAD_VALUE,
+        "event holds a string with an escaped NUL (\\u0000)");
     return NULL;
   }
   parser = json_parser_new_immutable ();

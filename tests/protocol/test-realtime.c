@@ -1283,7 +1283,7 @@ test_parse_raw_and_other (void)
   g_assert_null (timeout->item_id);
   g_assert_cmpint (timeout->audio_end_ms, ==, -1);
 
-  invented = parse_ok ("{\"type\":\"x.future_event\",\"whatever\":[1,{}]}");
+  invented = parse_ok ("{\"type\":\"x.future_event\",\"whatever\":[1,{}],\"path\":\"C:\\\\u0000\"}");
   g_assert_cmpint (invented->type, ==, GTR_RT_EVENT_OTHER);
   g_assert_cmpstr (invented->type_name, ==, "x.future_event");
   g_assert_null (invented->event_id);
@@ -1373,7 +1373,9 @@ static const Malformed malformed[] = {
   { DELTA_WITH ("\"====\""), GTR_PROTOCOL_ERROR_BAD_BASE64, "\"delta\"" },
   { DELTA_WITH ("\"ab d\""), GTR_PROTOCOL_ERROR_BAD_BASE64, "\"delta\"" },
   { DELTA_WITH ("\"YWJj\\nZGVm\""), GTR_PROTOCOL_ERROR_BAD_BASE64, "\"delta\"" },
-  { DELTA_WITH ("\"YW\\u0000=\""), GTR_PROTOCOL_ERROR_BAD_BASE64, "\"delta\"" },
+  { DELTA_WITH ("\"YW\\u0000=\""), GTR_PROTOCOL_ERROR_BAD_VALUE, "NUL" },
+  { DELTA_WITH ("\"AAAA\\u0000!!!\""), GTR_PROTOCOL_ERROR_BAD_VALUE, "NUL" },
+  { "{\"type\":\"x\",\"t\":\"\\\\\\u0000\"}", GTR_PROTOCOL_ERROR_BAD_VALUE, "NUL" },
   { DELTA_WITH ("\"YWJjZA==YWJj\""), GTR_PROTOCOL_ERROR_BAD_BASE64, "\"delta\"" },
   { DELTA_WITH ("\"YWJj-_==\""), GTR_PROTOCOL_ERROR_BAD_BASE64, "\"delta\"" },
   { "{\"type\":\"response.output_audio.delta\",\"item_id\":\"i\",\"delta\":\"AAAA\"}", GTR_PROTOCOL_ERROR_MISSING_FIELD, "\"response_id\"" },
