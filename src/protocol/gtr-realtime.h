@@ -172,7 +172,8 @@ typedef struct {
   char *error_param;
   char *error_event_id;          /* the client event_id that caused it */
 
-  /* conversation.item.added / .done */
+  /* conversation.item.added / .done (item_id = item.id, status = item.status;
+   * for a function_call item also name, call_id and arguments) */
   char *item_type;               /* "message", "function_call", … */
   char *item_role;               /* "assistant", "user" */
 
@@ -185,7 +186,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GtrRealtimeServerEvent, gtr_realtime_server_event
 
 /* Parse one server frame.  `max_len` as for Twilio (0 = no limit).  A type
  * not in the enum parses as GTR_RT_EVENT_OTHER keeping type_name; a known
- * type with a missing or ill-typed field the element needs fails naming it. */
+ * type with a missing or ill-typed field the element needs fails naming it.
+ * Codes: OVERSIZE (before parsing), NOT_JSON (also invalid UTF-8),
+ * NOT_OBJECT, MISSING_FIELD / BAD_TYPE (the message names the field, e.g.
+ * "error.message"), BAD_VALUE (negative or out-of-range integers; a string
+ * holding an escaped NUL, which C strings cannot carry), BAD_BASE64 (an audio
+ * delta that is not strict base64: alphabet, length, padding). */
 GtrRealtimeServerEvent *gtr_realtime_server_event_parse (const char *text, gssize len,
     gsize max_len, GError **error);
 
