@@ -418,14 +418,22 @@ test_call_flow (Fixture *fx, gconstpointer data)
 static void
 test_no_stop (Fixture *fx, gconstpointer data)
 {
+  g_autofree char *path = g_build_filename (fx->tmpdir, "summary.json", NULL);
+  g_autofree char *written = NULL;
   g_autoptr (GPtrArray) stops = NULL;
+  g_auto (GStrv) lines = NULL;
 
   start_server (fx);
-  run_sim (fx, "--play", "silence:100", "--linger", "0", "--no-stop");
+  run_sim (fx, "--play", "silence:100", "--linger", "0", "--no-stop",
+      "--summary", path);
   g_assert_cmpint (fx->exit_status, ==, 0);
   stops = frames_of (fx, "stop");
   g_assert_cmpuint (stops->len, ==, 0);
   g_assert_cmpint (summary_int (fx, "close_code"), ==, 1000);
+  /* --summary holds the same line as stdout */
+  g_assert_true (g_file_get_contents (path, &written, NULL, NULL));
+  lines = g_strsplit (fx->out, "\n", -1);
+  g_assert_cmpstr (g_strchomp (written), ==, lines[g_strv_length (lines) - 1]);
 }
 
 /* --fast: the caller's audio back to back, silence after it in real time */
@@ -568,12 +576,16 @@ script_clear (Fixture *fx, JsonObject *start)
 static void
 test_clear (Fixture *fx, gconstpointer data)
 {
+  g_autofree char *wav = g_build_filename (fx->tmpdir, "heard.wav", NULL);
+  g_autofree guint8 *pcm = NULL;
   JsonObject *clear;
   gint64 t_echo, heard, discarded;
+  gsize len, audio = 0;
 
   fx->on_start = script_clear;
   start_server (fx);
-  run_sim (fx, "--play", "silence:1000", "--linger", "200", "--stream-sid", SID);
+  run_sim (fx, "--play", "silence:1000", "--linger", "200", "--stream-sid", SID,
+      "--record", wav);
   g_assert_cmpint (fx->exit_status, ==, 0);
 
   on_echo_frame (fx, "pending", &t_echo);
@@ -590,6 +602,11 @@ test_clear (Fixture *fx, gconstpointer data)
   g_assert_cmpint (json_object_get_int_member (clear, "at_ms"), >=, 500);
   g_assert_cmpint (summary_int (fx, "played_ms"), ==, heard);
   g_assert_cmpint (summary_int (fx, "marks_echoed"), ==, 1);
+  /* the caller heard the start of the reply and nothing after the clear */
+  pcm = read_wav_data (wav, &len);
+  for (gsize i = 0; i < len; i++)
+    audio += pcm[i] != 0xFF;
+  g_assert_cmpuint (audio, ==, heard * 8);
 }
 
 /* --until-quiet: the call lasts until what came back has played, plus MS */
