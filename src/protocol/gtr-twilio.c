@@ -319,9 +319,12 @@ get_string_array (JsonObject *obj, const char *path, const char *name,
   for (guint i = 0; i < n; i++) {
     JsonNode *element = json_array_get_element (array, i);
 
-    if (!node_holds (element, G_TYPE_STRING))
-      return field_error (error, GTR_PROTOCOL_ERROR_BAD_TYPE, path, name,
-          "element %u: expected a string, got %s", i, describe_node (element));
+    if (!node_holds (element, G_TYPE_STRING)) {
+      g_autofree char *indexed = g_strdup_printf ("%s[%u]", name, i);
+
+      return field_error (error, GTR_PROTOCOL_ERROR_BAD_TYPE, path, indexed,
+          "expected a string, got %s", describe_node (element));
+    }
   }
   strv = g_strv_builder_new ();
   for (guint i = 0; i < n; i++)
