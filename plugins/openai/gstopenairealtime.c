@@ -371,7 +371,9 @@ static void
 settings_to_config (const Settings *s, const GstStructure *params,
     GtrRealtimeSessionConfig *c)
 {
-  static const GtrNoiseReduction noise[] = { GTR_NOISE_REDUCTION_OFF,
+  /* "none" is left out: the strict schema has no null here, and the API's
+   * default is no noise reduction */
+  static const GtrNoiseReduction noise[] = { GTR_NOISE_REDUCTION_UNSET,
     GTR_NOISE_REDUCTION_NEAR_FIELD, GTR_NOISE_REDUCTION_FAR_FIELD
   };
   static const GtrTurnDetection turn[] = { GTR_TURN_DETECTION_SERVER_VAD,

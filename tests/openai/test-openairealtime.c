@@ -92,7 +92,10 @@ mock_free (Mock *mock)
 {
   mock_stop (mock);
   g_object_unref (mock->proc);
-  g_unlink (mock->log_path);
+  if (g_getenv ("GTR_KEEP_MOCK_LOG"))   /* for debugging a failure */
+    g_printerr ("mock log kept: %s\n", mock->log_path);
+  else
+    g_unlink (mock->log_path);
   g_free (mock->log_path);
   g_free (mock->url);
   g_free (mock->base);
@@ -175,10 +178,10 @@ validate_client_events (Mock *mock)
   for (guint i = 0; i < events->len; i++)
     g_string_append_printf (jsonl, "%s\n", (char *) events->pdata[i]);
   fail_unless (g_file_set_contents (path, jsonl->str, -1, NULL));
-  fail_unless (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL,
+  fail_unless (g_spawn_sync (NULL, (char **) argv, NULL, 0,
           NULL, NULL, &out, NULL, &status, &err), "%s", err ? err->message : "");
   if (status != 0)
-    GST_ERROR ("validate-event: %s", out);
+    g_printerr ("validate-event: %s\n", out);
   g_unlink (path);
   return status;
 }
@@ -233,6 +236,7 @@ typedef struct {
   GstClockTime last_end;
   GstCaps *caps;
   GPtrArray *marks;             /* names of twilio/send-mark events */
+  GstClockTime popped_at;       /* when call_wait_message() got its message */
 } Call;
 
 static GstPadProbeReturn
@@ -429,8 +433,10 @@ call_wait_message (Call *call, const char *name, guint timeout_ms)
     if (!msg)
       return NULL;
     if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR
-        || gst_message_has_name (msg, name))
+        || gst_message_has_name (msg, name)) {
+      call->popped_at = gst_util_get_timestamp ();
       return msg;
+    }
     gst_message_unref (msg);
   }
 }
@@ -545,10 +551,13 @@ GST_END_TEST;
 /* ------------------------------------------------------------------------ */
 /* Failure modes: the documented bus message within 1 s, no audio out       */
 
+/* The core leaves GstMessage timestamps unset: the time the message was
+ * taken from the bus (call_wait_message() blocks on the bus, so within a
+ * millisecond of posting). */
 static GstClockTime
-message_delay (GstMessage *msg, GstClockTime start)
+message_delay (Call *call, GstClockTime start)
 {
-  return GST_MESSAGE_TIMESTAMP (msg) - start;
+  return call->popped_at - start;
 }
 
 /* Run a call expected to fail; returns the ERROR message. */
@@ -576,8 +585,8 @@ expect_error (const char *uri, GQuark domain, gint code, const char *text, ...)
       g_quark_to_string (err->domain), err->code, err->message);
   fail_unless (strstr (err->message, text) != NULL, "\"%s\" lacks \"%s\"",
       err->message, text);
-  fail_unless (message_delay (msg, start) < GST_SECOND, "took %" GST_TIME_FORMAT,
-      GST_TIME_ARGS (message_delay (msg, start)));
+  fail_unless (message_delay (call, start) < GST_SECOND, "took %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (message_delay (call, start)));
   g_usleep (200000);
   fail_unless_equals_int (call_buffers (call), 0);
   call_free (call);
@@ -692,7 +701,7 @@ GST_START_TEST (test_api_close_gives_eos_and_reason)
   msg = call_wait_message (call, "openai-realtime/closed", 2000);
   assert_not_error (msg, "openai-realtime/closed");
   /* the mock closes 300 ms after session.created: within 1 s of that */
-  fail_unless (message_delay (msg, start) < 1300 * GST_MSECOND);
+  fail_unless (message_delay (call, start) < 1300 * GST_MSECOND);
   s = gst_message_get_structure (msg);
   fail_unless (gst_structure_get_int (s, "code", &code));
   fail_unless_equals_int (code, 1000);
@@ -746,6 +755,13 @@ fake_on_ws (SoupServer *server, SoupServerMessage *msg, const char *path,
   g_signal_connect (conn, "message", G_CALLBACK (fake_on_message), api);
 }
 
+static void
+fake_deny (SoupServer *server, SoupServerMessage *msg, const char *path,
+    GHashTable *query, gpointer data)
+{
+  soup_server_message_set_status (msg, SOUP_STATUS_UNAUTHORIZED, NULL);
+}
+
 static gpointer
 fake_thread (gpointer data)
 {
@@ -757,6 +773,7 @@ fake_thread (gpointer data)
   api->server = soup_server_new (NULL, NULL);
   soup_server_add_websocket_handler (api->server, "/v1/realtime", NULL, NULL,
       fake_on_ws, api, NULL);
+  soup_server_add_handler (api->server, "/v1/denied", fake_deny, NULL, NULL);
   fail_unless (soup_server_listen_local (api->server, 0,
           SOUP_SERVER_LISTEN_IPV4_ONLY, &err));
   uris = soup_server_get_uris (api->server);
@@ -810,6 +827,18 @@ GST_START_TEST (test_format_mismatch_is_stream_format_error)
   gst_message_unref (expect_error (uri, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT,
           "session output format is audio/pcm 24000 Hz but the src caps are "
           "audio/x-mulaw 8000 Hz", NULL));
+  fake_api_stop (api);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_http_401_is_not_authorized)
+{
+  FakeApi *api = fake_api_start ();
+  g_autofree char *uri = g_strdup_printf ("ws://127.0.0.1:%u/v1/denied", api->port);
+
+  gst_message_unref (expect_error (uri, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_NOT_AUTHORIZED, "the API rejected the key (HTTP 401)",
+          NULL));
   fake_api_stop (api);
 }
 GST_END_TEST;
@@ -1302,6 +1331,7 @@ openairealtime_suite (void)
   tcase_add_test (tc, test_launch_44100_fails_to_link);
   tcase_add_test (tc, test_refused_is_open_read);
   tcase_add_test (tc, test_format_mismatch_is_stream_format_error);
+  tcase_add_test (tc, test_http_401_is_not_authorized);
   tcase_add_test (tc, test_session_update_every_format_is_valid);
   tcase_add_test (tc, test_session_update_property_combinations_are_valid);
   tcase_add_test (tc, test_rejected_update_is_settings_error);
