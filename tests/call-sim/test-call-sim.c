@@ -8,6 +8,7 @@
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
+#include <signal.h>
 #include <string.h>
 
 #define SID "MZ11111111111111111111111111111111"
@@ -633,6 +634,41 @@ test_until_quiet (Fixture *fx, gconstpointer data)
   g_assert_cmpint (summary_int (fx, "played_ms"), ==, 600);
 }
 
+/* SIGTERM hangs up cleanly: stop, close, summary, exit 0 */
+static gboolean
+hang_up (gpointer user_data)
+{
+  g_subprocess_send_signal (user_data, SIGTERM);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_sigterm_hangs_up (Fixture *fx, gconstpointer data)
+{
+  const char *argv[] = { g_getenv ("GTR_TWILIO_CALL_SIM"), "--url", NULL,
+    "--play", "silence:10000", NULL };
+  g_autoptr (GSubprocess) proc = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) media = NULL;
+  const Frame *last;
+
+  start_server (fx);
+  argv[2] = fx->url;
+  proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (proc, NULL, NULL, on_sim_done, fx);
+  g_timeout_add_full (G_PRIORITY_DEFAULT, 500, hang_up, g_object_ref (proc),
+      g_object_unref);
+  g_main_loop_run (fx->loop);
+  parse_summary (fx);
+  g_assert_cmpint (fx->exit_status, ==, 0);
+  last = g_ptr_array_index (fx->frames, fx->frames->len - 1);
+  g_assert_cmpstr (frame_event (last), ==, "stop");
+  media = frames_of (fx, "media");
+  g_assert_cmpuint (media->len, <, 60);
+  g_assert_cmpint (summary_int (fx, "media_sent"), ==, media->len);
+}
+
 /* ---- what the sim rejects -------------------------------------------- */
 
 static void
@@ -868,6 +904,7 @@ main (int argc, char **argv)
   ADD ("/call-sim/mark-timing-and-record", test_mark_timing_and_record);
   ADD ("/call-sim/clear", test_clear);
   ADD ("/call-sim/until-quiet", test_until_quiet);
+  ADD ("/call-sim/sigterm", test_sigterm_hangs_up);
   ADD ("/call-sim/violations", test_violations);
   ADD ("/call-sim/handshake-403", test_handshake_403);
   ADD ("/call-sim/connection-refused", test_connection_refused);

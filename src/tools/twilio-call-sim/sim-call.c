@@ -70,6 +70,7 @@ typedef struct {
   guint fast_id;
   guint close_id;
   guint sigint_id;
+  guint sigterm_id;
   gboolean finishing;
   gboolean closed;
 
@@ -227,6 +228,7 @@ stop_timers (SimCall *call)
   g_clear_handle_id (&call->tick_id, g_source_remove);
   g_clear_handle_id (&call->fast_id, g_source_remove);
   g_clear_handle_id (&call->sigint_id, g_source_remove);
+  g_clear_handle_id (&call->sigterm_id, g_source_remove);
 }
 
 static gboolean
@@ -282,14 +284,12 @@ on_ws_error (SoupWebsocketConnection *conn, GError *error, gpointer user_data)
   g_printerr ("twilio-call-sim: websocket error: %s\n", error->message);
 }
 
+/* SIGINT/SIGTERM hang up like a caller: stop, close, record, summary. */
 static gboolean
-on_sigint (gpointer user_data)
+on_hangup_signal (gpointer user_data)
 {
-  SimCall *call = user_data;
-
-  call->sigint_id = 0;
-  finish (call);
-  return G_SOURCE_REMOVE;
+  finish (user_data);   /* removes both signal sources */
+  return G_SOURCE_CONTINUE;
 }
 
 /* ---- what the sim sends ------------------------------------------------ */
@@ -430,7 +430,8 @@ start_stream (SimCall *call)
   call->tick_id = g_timeout_add (TICK_MS, on_tick, call);
   if (cfg->fast)
     call->fast_id = g_idle_add (on_fast_idle, call);
-  call->sigint_id = g_unix_signal_add (SIGINT, on_sigint, call);
+  call->sigint_id = g_unix_signal_add (SIGINT, on_hangup_signal, call);
+  call->sigterm_id = g_unix_signal_add (SIGTERM, on_hangup_signal, call);
   if (advance (call))   /* sends the first media now */
     finish (call);
 }
