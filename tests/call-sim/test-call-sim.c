@@ -223,9 +223,18 @@ parse_summary (Fixture *fx)
   fx->summary = json_node_get_object (fx->summary_node);
 }
 
-/* Run the sim with the NULL-terminated arguments (after --url) and wait. */
+static gboolean
+hang_up (gpointer user_data)
+{
+  g_subprocess_send_signal (user_data, SIGTERM);
+  return G_SOURCE_REMOVE;
+}
+
+/* Start the sim with the NULL-terminated arguments (after --url, if
+ * with_url); `hang_up_after_ms` > 0 sends it SIGTERM then. */
 static void
-run_sim_argv (Fixture *fx, gboolean with_url, const char *const *args)
+spawn_sim (Fixture *fx, gboolean with_url, const char *const *args,
+    guint hang_up_after_ms)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GSubprocess) proc = NULL;
@@ -243,13 +252,29 @@ run_sim_argv (Fixture *fx, gboolean with_url, const char *const *args)
       G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8_async (proc, NULL, NULL, on_sim_done, fx);
+  if (hang_up_after_ms > 0)
+    g_timeout_add_full (G_PRIORITY_DEFAULT, hang_up_after_ms, hang_up,
+        g_object_ref (proc), g_object_unref);
+}
+
+/* Wait for the sim started by spawn_sim() to exit. */
+static void
+wait_sim (Fixture *fx)
+{
   g_main_loop_run (fx->loop);
   g_test_message ("sim stderr: %s", fx->err);
   g_test_message ("sim stdout: %s", fx->out);
+}
+
+static void
+run_sim_argv (Fixture *fx, const char *const *args)
+{
+  spawn_sim (fx, TRUE, args, 0);
+  wait_sim (fx);
   parse_summary (fx);
 }
 
-#define run_sim(fx, ...) run_sim_argv (fx, TRUE, (const char *const[]) { __VA_ARGS__, NULL })
+#define run_sim(fx, ...) run_sim_argv (fx, (const char *const[]) { __VA_ARGS__, NULL })
 
 static gint64
 summary_int (Fixture *fx, const char *name)
@@ -512,13 +537,24 @@ read_wav_data (const char *path, gsize *len)
   g_assert_not_reached ();
 }
 
+/* Bytes of a μ-law record that are not silence. */
+static gsize
+count_audio (const guint8 *pcm, gsize len)
+{
+  gsize n = 0;
+
+  for (gsize i = 0; i < len; i++)
+    n += pcm[i] != 0xFF;
+  return n;
+}
+
 static void
 test_mark_timing_and_record (Fixture *fx, gconstpointer data)
 {
   g_autofree char *wav = g_build_filename (fx->tmpdir, "heard.wav", NULL);
   g_autofree guint8 *pcm = NULL;
   gint64 t_early, t_after;
-  gsize len, audio = 0;
+  gsize len;
   guint8 pattern[8000];
 
   fx->on_start = script_marks;
@@ -550,9 +586,7 @@ test_mark_timing_and_record (Fixture *fx, gconstpointer data)
   for (gsize i = 0; i < sizeof pattern; i++)
     pattern[i] = i % 100;
   g_assert_nonnull (memmem (pcm, len, pattern, sizeof pattern));
-  for (gsize i = 0; i < len; i++)
-    audio += pcm[i] != 0xFF;
-  g_assert_cmpuint (audio, ==, sizeof pattern);
+  g_assert_cmpuint (count_audio (pcm, len), ==, sizeof pattern);
 }
 
 static gboolean
@@ -581,7 +615,7 @@ test_clear (Fixture *fx, gconstpointer data)
   g_autofree guint8 *pcm = NULL;
   JsonObject *clear;
   gint64 t_echo, heard, discarded;
-  gsize len, audio = 0;
+  gsize len;
 
   fx->on_start = script_clear;
   start_server (fx);
@@ -605,9 +639,7 @@ test_clear (Fixture *fx, gconstpointer data)
   g_assert_cmpint (summary_int (fx, "marks_echoed"), ==, 1);
   /* the caller heard the start of the reply and nothing after the clear */
   pcm = read_wav_data (wav, &len);
-  for (gsize i = 0; i < len; i++)
-    audio += pcm[i] != 0xFF;
-  g_assert_cmpuint (audio, ==, heard * 8);
+  g_assert_cmpuint (count_audio (pcm, len), ==, heard * 8);
 }
 
 /* --until-quiet: the call lasts until what came back has played, plus MS */
@@ -635,31 +667,15 @@ test_until_quiet (Fixture *fx, gconstpointer data)
 }
 
 /* SIGTERM hangs up cleanly: stop, close, summary, exit 0 */
-static gboolean
-hang_up (gpointer user_data)
-{
-  g_subprocess_send_signal (user_data, SIGTERM);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 test_sigterm_hangs_up (Fixture *fx, gconstpointer data)
 {
-  const char *argv[] = { g_getenv ("GTR_TWILIO_CALL_SIM"), "--url", NULL,
-    "--play", "silence:10000", NULL };
-  g_autoptr (GSubprocess) proc = NULL;
-  g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) media = NULL;
   const Frame *last;
 
   start_server (fx);
-  argv[2] = fx->url;
-  proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8_async (proc, NULL, NULL, on_sim_done, fx);
-  g_timeout_add_full (G_PRIORITY_DEFAULT, 500, hang_up, g_object_ref (proc),
-      g_object_unref);
-  g_main_loop_run (fx->loop);
+  spawn_sim (fx, TRUE, (const char *const[]) { "--play", "silence:10000", NULL }, 500);
+  wait_sim (fx);
   parse_summary (fx);
   g_assert_cmpint (fx->exit_status, ==, 0);
   last = g_ptr_array_index (fx->frames, fx->frames->len - 1);
@@ -801,28 +817,16 @@ test_usage_errors (Fixture *fx, gconstpointer data)
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    const char *args[5] = { NULL };
+
+    memcpy (args, cases[i], sizeof cases[i]);
     g_clear_pointer (&fx->out, g_free);
     g_clear_pointer (&fx->err, g_free);
-    g_clear_pointer (&fx->summary_node, json_node_unref);
-    fx->out = NULL;
-    {
-      g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-      g_autoptr (GSubprocess) proc = NULL;
-      g_autoptr (GError) error = NULL;
-
-      g_ptr_array_add (argv, (gpointer) g_getenv ("GTR_TWILIO_CALL_SIM"));
-      for (guint j = 0; j < 4 && cases[i][j]; j++)
-        g_ptr_array_add (argv, (gpointer) cases[i][j]);
-      g_ptr_array_add (argv, NULL);
-      proc = g_subprocess_newv ((const char *const *) argv->pdata,
-          G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-      g_assert_no_error (error);
-      g_subprocess_communicate_utf8 (proc, NULL, NULL, &fx->out, &fx->err, &error);
-      g_assert_no_error (error);
-      g_test_message ("case %u: %s", i, fx->err);
-      g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 2);
-      g_assert_cmpstr (fx->err, !=, "");
-    }
+    spawn_sim (fx, FALSE, args, 0);
+    wait_sim (fx);
+    g_assert_cmpint (fx->exit_status, ==, 2);
+    g_assert_cmpstr (fx->err, !=, "");
+    g_assert_cmpstr (fx->out, ==, "");
   }
 }
 
