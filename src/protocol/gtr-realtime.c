@@ -187,8 +187,10 @@ add_format (JsonObject *parent, GtrAudioFormat format, const char *field,
   return TRUE;
 }
 
-/* An object or null, never a string: a string makes the API reject the
- * whole session.update (the classic "vacuum cleaner" bug). */
+/* An object, or nothing: never a string, which makes the API reject the
+ * whole session.update (the classic "vacuum cleaner" bug).  OFF emits
+ * nothing: a new session's noise reduction is already off, and the official
+ * schema types the field as an object only, so a null is not sent either. */
 static gboolean
 add_noise_reduction (JsonObject *input, GtrNoiseReduction nr, GError **error)
 {
@@ -196,9 +198,7 @@ add_noise_reduction (JsonObject *input, GtrNoiseReduction nr, GError **error)
 
   switch (nr) {
     case GTR_NOISE_REDUCTION_UNSET:
-      return TRUE;
     case GTR_NOISE_REDUCTION_OFF:
-      json_object_set_null_member (input, "noise_reduction");
       return TRUE;
     case GTR_NOISE_REDUCTION_NEAR_FIELD:
     case GTR_NOISE_REDUCTION_FAR_FIELD:

@@ -32,7 +32,8 @@ guint gtr_audio_format_bytes_per_ms (GtrAudioFormat format);
 
 typedef enum {
   GTR_NOISE_REDUCTION_UNSET = 0,   /* not emitted: the API's default applies */
-  GTR_NOISE_REDUCTION_OFF,         /* emitted as null */
+  GTR_NOISE_REDUCTION_OFF,         /* not emitted either: a new session has it off, and the
+                                      official schema allows only an object here */
   GTR_NOISE_REDUCTION_NEAR_FIELD,  /* {"type":"near_field"} */
   GTR_NOISE_REDUCTION_FAR_FIELD,   /* {"type":"far_field"} */
 } GtrNoiseReduction;

@@ -24,8 +24,8 @@ import sys
 import tempfile
 
 # realtime-dump-events.c: 3 x 3 formats x 7 VAD cases x 3 transcription x
-# 3 noise reductions, 5 tool_choice forms, 4 other sessions, 13 other events.
-EXPECTED_LINES = 3 * 3 * 7 * 3 * 3 + 5 + 4 + 13
+# 4 noise reductions, 5 tool_choice forms, 4 other sessions, 13 other events.
+EXPECTED_LINES = 3 * 3 * 7 * 3 * 4 + 5 + 4 + 13
 
 WRONG_EVENTS = [
     # The classic noise bug: a string where the API wants an object.

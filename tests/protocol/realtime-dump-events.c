@@ -7,9 +7,8 @@
  *
  * Exits 1 (and prints the reason on stderr) if any builder fails.
  *
- * GTR_NOISE_REDUCTION_OFF is not in the matrix: it is emitted as null (as
- * the API documents, "can be set to `null` to turn off"), but the strict
- * schema types the field as an object only and would reject it.
+ * GTR_NOISE_REDUCTION_OFF is in the matrix too: it emits nothing (the
+ * schema allows only an object there, and a new session has it off).
  */
 #include "gtr-protocol.h"
 
@@ -104,7 +103,8 @@ dump_session_matrix (void)
     GTR_AUDIO_FORMAT_PCMU, GTR_AUDIO_FORMAT_PCMA, GTR_AUDIO_FORMAT_PCM24K,
   };
   static const GtrNoiseReduction noise[] = {
-    GTR_NOISE_REDUCTION_UNSET, GTR_NOISE_REDUCTION_NEAR_FIELD, GTR_NOISE_REDUCTION_FAR_FIELD,
+    GTR_NOISE_REDUCTION_UNSET, GTR_NOISE_REDUCTION_OFF, GTR_NOISE_REDUCTION_NEAR_FIELD,
+    GTR_NOISE_REDUCTION_FAR_FIELD,
   };
   guint in, out, vad, tr, nr;
 

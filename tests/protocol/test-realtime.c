@@ -345,7 +345,7 @@ test_session_noise_reduction (void)
   gtr_realtime_session_config_init (&c);
   c.noise_reduction = GTR_NOISE_REDUCTION_OFF;
   id = build_session (&c, &root);
-  assert_null_at (root, "session.audio.input.noise_reduction");
+  assert_absent (root, "session.audio.input.noise_reduction");
   json_node_unref (root);
   g_free (id);
 
