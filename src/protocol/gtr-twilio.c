@@ -770,18 +770,26 @@ gtr_twilio_build_media (const char *stream_sid, const guint8 *audio, gsize len)
   return finish_message (builder);
 }
 
-char *
-gtr_twilio_build_mark (const char *stream_sid, const char *name)
+/* Our mark and Twilio's echo of it differ only by the sequenceNumber. */
+static char *
+build_mark_message (gint64 seq, const char *stream_sid, const char *name)
 {
   JsonBuilder *builder;
 
   g_return_val_if_fail (stream_sid != NULL && name != NULL, NULL);
   builder = begin_message ("mark");
+  add_counter (builder, "sequenceNumber", seq);
   add_string (builder, "streamSid", stream_sid);
   begin_member_object (builder, "mark");
   add_string (builder, "name", name);
   json_builder_end_object (builder);
   return finish_message (builder);
+}
+
+char *
+gtr_twilio_build_mark (const char *stream_sid, const char *name)
+{
+  return build_mark_message (-1, stream_sid, name);
 }
 
 char *
@@ -886,16 +894,7 @@ gtr_twilio_build_dtmf (gint64 seq, const char *stream_sid, const char *digit)
 char *
 gtr_twilio_build_mark_echo (gint64 seq, const char *stream_sid, const char *name)
 {
-  JsonBuilder *builder;
-
-  g_return_val_if_fail (stream_sid != NULL && name != NULL, NULL);
-  builder = begin_message ("mark");
-  add_counter (builder, "sequenceNumber", seq);
-  add_string (builder, "streamSid", stream_sid);
-  begin_member_object (builder, "mark");
-  add_string (builder, "name", name);
-  json_builder_end_object (builder);
-  return finish_message (builder);
+  return build_mark_message (seq, stream_sid, name);
 }
 
 char *
