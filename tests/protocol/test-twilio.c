@@ -605,19 +605,25 @@ static const Malformed malformed[] = {
   { "{\"event\":\"media\",\"streamSid\":\"MZ1\",\"media\":{\"payload\":\"\\u00ff\\u00d8\\u00ff\\u00e0\"}}", OUT, GTR_PROTOCOL_ERROR_BAD_BASE64, "media.payload" },
 };
 
+static GtrTwilioMessage *
+parse_malformed (const Malformed *m, GError **error)
+{
+  gsize max_len = m->max_len ? m->max_len : 65536;
+  gssize len = m->len ? m->len : -1;
+
+  return m->outbound
+      ? gtr_twilio_outbound_parse (m->text, len, max_len, error)
+      : gtr_twilio_message_parse (m->text, len, max_len, error);
+}
+
 static void
 test_malformed (gconstpointer data)
 {
   const Malformed *m = data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GtrTwilioMessage) msg = NULL;
+  g_autoptr (GtrTwilioMessage) msg = parse_malformed (m, &error);
   g_autofree char *prefix = g_strconcat (m->field, ": ", NULL);
-  gsize max_len = m->max_len ? m->max_len : 65536;
-  gssize len = m->len ? m->len : -1;
 
-  msg = m->outbound
-      ? gtr_twilio_outbound_parse (m->text, len, max_len, &error)
-      : gtr_twilio_message_parse (m->text, len, max_len, &error);
   g_assert_null (msg);
   g_assert_nonnull (error);
   if (error->domain != GTR_PROTOCOL_ERROR || error->code != (gint) m->code)
@@ -633,13 +639,8 @@ test_malformed (gconstpointer data)
 static void
 test_malformed_without_gerror (void)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (malformed); i++) {
-    const Malformed *m = &malformed[i];
-
-    g_assert_null (m->outbound
-        ? gtr_twilio_outbound_parse (m->text, m->len ? m->len : -1, m->max_len ? m->max_len : 65536, NULL)
-        : gtr_twilio_message_parse (m->text, m->len ? m->len : -1, m->max_len ? m->max_len : 65536, NULL));
-  }
+  for (guint i = 0; i < G_N_ELEMENTS (malformed); i++)
+    g_assert_null (parse_malformed (&malformed[i], NULL));
 }
 
 int
