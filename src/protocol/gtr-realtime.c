@@ -6,6 +6,7 @@
  * sub-object and no code path that names a beta field or "temperature".
  */
 #include "gtr-protocol.h"
+#include "gtr-json-private.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -737,26 +738,6 @@ serialize_member (JsonObject *obj, const char *member)
   return node != NULL && !JSON_NODE_HOLDS_NULL (node) ? json_to_string (node, FALSE) : NULL;
 }
 
-/* Strict base64: the alphabet, a length that is a multiple of 4, and at
- * most two '=' only at the end.  g_base64_decode() skips anything else
- * silently, which would turn garbage into noise on the line. */
-static gboolean
-base64_is_valid (const char *s, gsize len)
-{
-  gsize i, pad = 0;
-
-  if (len % 4 != 0)
-    return FALSE;
-  while (pad < 2 && pad < len && s[len - 1 - pad] == '=')
-    pad++;
-  for (i = 0; i < len - pad; i++) {
-    char c = s[i];
-    if (!g_ascii_isalnum (c) && c != '+' && c != '/')
-      return FALSE;
-  }
-  return TRUE;
-}
-
 static gboolean
 read_base64 (const Scope *s, const char *member, GBytes **out, GError **error)
 {
@@ -766,7 +747,7 @@ read_base64 (const Scope *s, const char *member, GBytes **out, GError **error)
   if (!read_string (s, member, REQUIRED, &text, error))
     return FALSE;
   len = strlen (text);
-  if (!base64_is_valid (text, len)) {
+  if (!gtr_base64_is_strict (text, len)) {
     g_free (text);
     return field_error (s, member, GTR_PROTOCOL_ERROR_BAD_BASE64, "is not valid base64", error);
   }
@@ -1043,67 +1024,10 @@ server_event_new (void)
   return ev;
 }
 
-/* Whether a JSON string in `text` holds an escaped NUL ("\u0000"): json-glib
- * keeps strings as C strings and would silently cut it there (a delta of
- * "AAAA\u0000garbage" would pass as valid base64). */
-static gboolean
-has_escaped_nul (const char *text, gsize len)
-{
-  const char *p = text, *end = text + len;
-
-  while ((p = memchr (p, '\\', (gsize) (end - p))) != NULL) {
-    gsize run = 0;
-
-    while (p + run < end && p[run] == '\\')
-      run++;
-    p += run;
-    /* An odd run ends in a backslash that escapes what follows. */
-    if (run % 2 == 1 && end - p >= 5 && memcmp (p, "u0000", 5) == 0)
-      return TRUE;
-  }
-  return FALSE;
-}
-
 static JsonNode *
 parse_root (const char *text, gsize len, gsize max_len, GError **error)
 {
-  JsonParser *parser;
-  JsonNode *root = NULL;
-  GError *local = NULL;
-
-  if (max_len > 0 && len > max_len) {
-    g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_OVERSIZE,
-        "event of %" G_GSIZE_FORMAT " bytes exceeds the limit of %" G_GSIZE_FORMAT,
-        len, max_len);
-    return NULL;
-  }
-  if (!g_utf8_validate_len (text, len, NULL)) {
-    g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_NOT_JSON,
-        "event is not valid UTF-8");
-    return NULL;
-  }
-  if (has_escaped_nul (text, len)) {
-    g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_BAD_VALUE,
-        "event holds a string with an escaped NUL (\\u0000)");
-    return NULL;
-  }
-  parser = json_parser_new_immutable ();
-  if (json_parser_load_from_data (parser, text, (gssize) len, &local))
-    root = json_parser_steal_root (parser);
-  g_object_unref (parser);
-  if (root == NULL) {
-    g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_NOT_JSON,
-        "event is not JSON: %s", local != NULL ? local->message : "empty text");
-    g_clear_error (&local);
-    return NULL;
-  }
-  if (!JSON_NODE_HOLDS_OBJECT (root)) {
-    json_node_unref (root);
-    g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_NOT_OBJECT,
-        "event is not a JSON object");
-    return NULL;
-  }
-  return root;
+  return gtr_json_parse_object (text, len, max_len, "event", error);
 }
 
 static gboolean

@@ -30,6 +30,7 @@
  * streamSid, media.payload / mark.name, and nothing else.
  */
 #include "gtr-protocol.h"
+#include "gtr-json-private.h"
 
 #include <json-glib/json-glib.h>
 #include <stdarg.h>
@@ -37,7 +38,6 @@
 
 /* Twilio's messages nest three levels deep; json-glib's parser recurses
  * without a limit, so deeper texts are refused before they reach it. */
-#define MAX_NESTING 32
 
 /* ---------------------------------------------------------------------- */
 /* Errors                                                                 */
@@ -57,22 +57,6 @@ field_error (GError **error, GtrProtocolError code, const char *path,
   return FALSE;
 }
 
-static const char *
-describe_node (JsonNode *node)
-{
-  switch (JSON_NODE_TYPE (node)) {
-    case JSON_NODE_OBJECT: return "an object";
-    case JSON_NODE_ARRAY: return "an array";
-    case JSON_NODE_NULL: return "null";
-    case JSON_NODE_VALUE: break;
-  }
-  switch (json_node_get_value_type (node)) {
-    case G_TYPE_STRING: return "a string";
-    case G_TYPE_BOOLEAN: return "a boolean";
-    default: return "a number";
-  }
-}
-
 static gboolean
 node_holds (JsonNode *node, GType value_type)
 {
@@ -81,53 +65,6 @@ node_holds (JsonNode *node, GType value_type)
 
 /* ---------------------------------------------------------------------- */
 /* Checks of the text and of single values                                */
-
-/* TRUE when no array/object in the JSON text nests deeper than MAX_NESTING. */
-static gboolean
-nesting_within_limit (const char *text, gsize len)
-{
-  gboolean in_string = FALSE;
-  guint depth = 0;
-
-  for (gsize i = 0; i < len; i++) {
-    char c = text[i];
-
-    if (in_string) {
-      if (c == '\\')
-        i++;
-      else if (c == '"')
-        in_string = FALSE;
-    } else if (c == '"') {
-      in_string = TRUE;
-    } else if (c == '[' || c == '{') {
-      if (++depth > MAX_NESTING)
-        return FALSE;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      depth--;
-    }
-  }
-  return TRUE;
-}
-
-/* Canonical-alphabet base64 with correct length and padding.  Needed
- * because g_base64_decode() silently skips anything outside the alphabet. */
-static gboolean
-base64_is_valid (const char *text, gsize len)
-{
-  gsize padding = 0;
-
-  if (len % 4 != 0)
-    return FALSE;
-  for (gsize i = 0; i < len; i++) {
-    char c = text[i];
-
-    if (c == '=')
-      padding++;
-    else if (padding > 0 || !(g_ascii_isalnum (c) || c == '+' || c == '/'))
-      return FALSE;
-  }
-  return padding <= 2;
-}
 
 /* A non-empty run of ASCII digits that fits in a gint64. */
 static gboolean
@@ -198,7 +135,7 @@ get_string (JsonObject *obj, const char *path, const char *name,
     return !required;
   if (!node_holds (node, G_TYPE_STRING))
     return field_error (error, GTR_PROTOCOL_ERROR_BAD_TYPE, path, name,
-        "expected a string, got %s", describe_node (node));
+        "expected a string, got %s", gtr_json_describe_node (node));
   *out = json_node_get_string (node);
   return TRUE;
 }
@@ -226,7 +163,7 @@ get_object (JsonObject *obj, const char *path, const char *name,
     return !required;
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return field_error (error, GTR_PROTOCOL_ERROR_BAD_TYPE, path, name,
-        "expected an object, got %s", describe_node (node));
+        "expected an object, got %s", gtr_json_describe_node (node));
   *out = json_node_get_object (node);
   return TRUE;
 }
@@ -256,7 +193,7 @@ get_counter (JsonObject *obj, const char *path, const char *name,
     return field_error (error, GTR_PROTOCOL_ERROR_BAD_VALUE, path, name,
         "expected a non-negative integer");
   return field_error (error, GTR_PROTOCOL_ERROR_BAD_TYPE, path, name,
-      "expected a string or a number, got %s", describe_node (node));
+      "expected a string or a number, got %s", gtr_json_describe_node (node));
 }
 
 /* sampleRate, channels: a required positive integer number. */
@@ -271,7 +208,7 @@ get_positive_int (JsonObject *obj, const char *path, const char *name,
     return FALSE;
   if (!node_holds (node, G_TYPE_INT64) && !node_holds (node, G_TYPE_DOUBLE))
     return field_error (error, GTR_PROTOCOL_ERROR_BAD_TYPE, path, name,
-        "expected a number, got %s", describe_node (node));
+        "expected a number, got %s", gtr_json_describe_node (node));
   value = node_holds (node, G_TYPE_INT64) ? json_node_get_int (node) : 0;
   if (value <= 0 || value > G_MAXINT)
     return field_error (error, GTR_PROTOCOL_ERROR_BAD_VALUE, path, name,
@@ -291,7 +228,7 @@ get_base64 (JsonObject *obj, const char *path, const char *name,
   if (!get_string (obj, path, name, TRUE, &text, error))
     return FALSE;
   text_len = strlen (text);
-  if (!base64_is_valid (text, text_len))
+  if (!gtr_base64_is_strict (text, text_len))
     return field_error (error, GTR_PROTOCOL_ERROR_BAD_BASE64, path, name,
         "not valid base64");
   data = text_len ? g_base64_decode (text, &len) : NULL;
@@ -313,7 +250,7 @@ get_string_array (JsonObject *obj, const char *path, const char *name,
     return TRUE;
   if (!JSON_NODE_HOLDS_ARRAY (node))
     return field_error (error, GTR_PROTOCOL_ERROR_BAD_TYPE, path, name,
-        "expected an array, got %s", describe_node (node));
+        "expected an array, got %s", gtr_json_describe_node (node));
   array = json_node_get_array (node);
   n = json_array_get_length (array);
   for (guint i = 0; i < n; i++) {
@@ -323,7 +260,7 @@ get_string_array (JsonObject *obj, const char *path, const char *name,
       g_autofree char *indexed = g_strdup_printf ("%s[%u]", name, i);
 
       return field_error (error, GTR_PROTOCOL_ERROR_BAD_TYPE, path, indexed,
-          "expected a string, got %s", describe_node (element));
+          "expected a string, got %s", gtr_json_describe_node (element));
     }
   }
   strv = g_strv_builder_new ();
@@ -375,7 +312,7 @@ get_custom_parameters (JsonObject *start, GtrTwilioMessage *msg, GError **error)
     if (value == NULL)
       return field_error (error, GTR_PROTOCOL_ERROR_BAD_TYPE,
           "start.customParameters", name, "expected a string, got %s",
-          describe_node (node));
+          gtr_json_describe_node (node));
     g_ptr_array_add (names, g_strdup (name));
     g_ptr_array_add (values, value);
   }
@@ -560,45 +497,13 @@ check_outbound (const EventSpec *spec, JsonObject *root, GtrTwilioMessage *msg,
   return check_known_fields (body, spec->outbound_body, spec->outbound_body_fields, error);
 }
 
-/* Text → root object: size, UTF-8, nesting, JSON, object. */
+/* Text → root object (see gtr_json_parse_object). */
 static JsonNode *
 parse_root (const char *text, gssize len, gsize max_len, GError **error)
 {
-  g_autoptr (JsonParser) parser = NULL;
-  g_autoptr (GError) json_error = NULL;
-  gsize size;
-  JsonNode *root;
-
   g_return_val_if_fail (text != NULL, NULL);
-  size = len < 0 ? strlen (text) : (gsize) len;
-  if (max_len > 0 && size > max_len) {
-    field_error (error, GTR_PROTOCOL_ERROR_OVERSIZE, NULL, "message",
-        "%" G_GSIZE_FORMAT " bytes, over the limit of %" G_GSIZE_FORMAT, size, max_len);
-    return NULL;
-  }
-  if (!g_utf8_validate_len (text, size, NULL)) {
-    field_error (error, GTR_PROTOCOL_ERROR_NOT_JSON, NULL, "message", "not valid UTF-8");
-    return NULL;
-  }
-  if (!nesting_within_limit (text, size)) {
-    field_error (error, GTR_PROTOCOL_ERROR_NOT_JSON, NULL, "message",
-        "nested deeper than %d levels", MAX_NESTING);
-    return NULL;
-  }
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, text, (gssize) size, &json_error)
-      || json_parser_get_root (parser) == NULL) {
-    field_error (error, GTR_PROTOCOL_ERROR_NOT_JSON, NULL, "message", "not valid JSON%s%s",
-        json_error ? ": " : "", json_error ? json_error->message : "");
-    return NULL;
-  }
-  root = json_parser_get_root (parser);
-  if (!JSON_NODE_HOLDS_OBJECT (root)) {
-    field_error (error, GTR_PROTOCOL_ERROR_NOT_OBJECT, NULL, "message",
-        "expected a JSON object, got %s", describe_node (root));
-    return NULL;
-  }
-  return json_node_ref (root);
+  return gtr_json_parse_object (text, len < 0 ? strlen (text) : (gsize) len,
+      max_len, "message", error);
 }
 
 static const EventSpec *

@@ -1377,6 +1377,8 @@ static const Malformed malformed[] = {
   { DELTA_WITH ("\"AAAA\\u0000!!!\""), GTR_PROTOCOL_ERROR_BAD_VALUE, "NUL" },
   { "{\"type\":\"x\",\"t\":\"\\\\\\u0000\"}", GTR_PROTOCOL_ERROR_BAD_VALUE, "NUL" },
   { DELTA_WITH ("\"YWJjZA==YWJj\""), GTR_PROTOCOL_ERROR_BAD_BASE64, "\"delta\"" },
+  /* json-glib recurses per level: refused before it can overflow the stack */
+  { "{\"type\":\"x\",\"d\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", GTR_PROTOCOL_ERROR_NOT_JSON, "nested" },
   { DELTA_WITH ("\"YWJj-_==\""), GTR_PROTOCOL_ERROR_BAD_BASE64, "\"delta\"" },
   { "{\"type\":\"response.output_audio.delta\",\"item_id\":\"i\",\"delta\":\"AAAA\"}", GTR_PROTOCOL_ERROR_MISSING_FIELD, "\"response_id\"" },
   { "{\"type\":\"response.output_audio.delta\",\"response_id\":\"r\",\"item_id\":\"i\",\"output_index\":\"0\",\"delta\":\"AAAA\"}", GTR_PROTOCOL_ERROR_BAD_TYPE, "\"output_index\"" },

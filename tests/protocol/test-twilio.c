@@ -565,6 +565,8 @@ static const Malformed malformed[] = {
   { START_HEAD "\"tracks\":[null]," FORMAT_OK "}}", IN, GTR_PROTOCOL_ERROR_BAD_TYPE, "start.tracks[0]" },
   { START_HEAD "\"customParameters\":[]," FORMAT_OK "}}", IN, GTR_PROTOCOL_ERROR_BAD_TYPE, "start.customParameters" },
   { START_HEAD "\"customParameters\":{\"a\":\"x\",\"who\":null}," FORMAT_OK "}}", IN, GTR_PROTOCOL_ERROR_BAD_TYPE, "start.customParameters.who" },
+  /* json-glib would cut the string at an escaped NUL and hide what follows */
+  { "{\"event\":\"media\",\"streamSid\":\"MZ1\",\"media\":{\"payload\":\"AAAA\\u0000!!!\"}}", IN, GTR_PROTOCOL_ERROR_BAD_VALUE, "message" },
   { START_HEAD "\"customParameters\":{\"nested\":{\"b\":1}}," FORMAT_OK "}}", IN, GTR_PROTOCOL_ERROR_BAD_TYPE, "start.customParameters.nested" },
   { START_HEAD "\"tracks\":[]}}", IN, GTR_PROTOCOL_ERROR_MISSING_FIELD, "start.mediaFormat" },
   { START_HEAD "\"mediaFormat\":\"audio/x-mulaw\"}}", IN, GTR_PROTOCOL_ERROR_BAD_TYPE, "start.mediaFormat" },

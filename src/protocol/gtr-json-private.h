@@ -1,0 +1,26 @@
+/* Checks both protocol parsers share.  Private to src/protocol. */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* Strict base64: the canonical alphabet, a length that is a multiple of 4,
+ * at most two '=' and only at the end.  Needed because g_base64_decode()
+ * silently skips anything else, which would turn garbage into noise. */
+gboolean gtr_base64_is_strict (const char *text, gsize len);
+
+/* Text → a JSON object node (new reference), or NULL with a GError whose
+ * message starts with `what` ("message", "event"): OVERSIZE above max_len
+ * (0 = no limit), NOT_JSON for invalid UTF-8, nesting deeper than 32 (json-glib
+ * recurses and would overflow the stack) or invalid JSON, BAD_VALUE for an
+ * escaped NUL in a string (json-glib would silently cut the string there),
+ * NOT_OBJECT for any other top-level value. */
+JsonNode *gtr_json_parse_object (const char *text, gsize len, gsize max_len,
+    const char *what, GError **error);
+
+/* "a string", "an array", "null", … for error messages. */
+const char *gtr_json_describe_node (JsonNode *node);
+
+G_END_DECLS

@@ -1,0 +1,133 @@
+#include "gtr-json-private.h"
+#include "gtr-protocol.h"
+
+#include <string.h>
+
+#define MAX_NESTING 32
+
+gboolean
+gtr_base64_is_strict (const char *text, gsize len)
+{
+  gsize padding = 0;
+
+  if (len % 4 != 0)
+    return FALSE;
+  for (gsize i = 0; i < len; i++) {
+    char c = text[i];
+
+    if (c == '=')
+      padding++;
+    else if (padding > 0 || !(g_ascii_isalnum (c) || c == '+' || c == '/'))
+      return FALSE;
+  }
+  return padding <= 2;
+}
+
+/* TRUE when no array/object in the JSON text nests deeper than MAX_NESTING. */
+static gboolean
+nesting_within_limit (const char *text, gsize len)
+{
+  gboolean in_string = FALSE;
+  guint depth = 0;
+
+  for (gsize i = 0; i < len; i++) {
+    char c = text[i];
+
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '[' || c == '{') {
+      if (++depth > MAX_NESTING)
+        return FALSE;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return TRUE;
+}
+
+/* Whether a JSON string in `text` holds an escaped NUL ("\u0000"). */
+static gboolean
+has_escaped_nul (const char *text, gsize len)
+{
+  const char *p = text, *end = text + len;
+
+  while ((p = memchr (p, '\\', (gsize) (end - p))) != NULL) {
+    gsize run = 0;
+
+    while (p + run < end && p[run] == '\\')
+      run++;
+    p += run;
+    /* An odd run ends in a backslash that escapes what follows. */
+    if (run % 2 == 1 && end - p >= 5 && memcmp (p, "u0000", 5) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+const char *
+gtr_json_describe_node (JsonNode *node)
+{
+  switch (JSON_NODE_TYPE (node)) {
+    case JSON_NODE_ARRAY: return "an array";
+    case JSON_NODE_NULL: return "null";
+    case JSON_NODE_VALUE:
+      switch (json_node_get_value_type (node)) {
+        case G_TYPE_STRING: return "a string";
+        case G_TYPE_BOOLEAN: return "a boolean";
+        default: return "a number";
+      }
+    case JSON_NODE_OBJECT: return "an object";
+  }
+  return "something else";
+}
+
+JsonNode *
+gtr_json_parse_object (const char *text, gsize len, gsize max_len,
+    const char *what, GError **error)
+{
+  g_autoptr (JsonParser) parser = NULL;
+  g_autoptr (GError) json_error = NULL;
+  JsonNode *root;
+
+  if (max_len > 0 && len > max_len) {
+    g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_OVERSIZE,
+        "%s: %" G_GSIZE_FORMAT " bytes, over the limit of %" G_GSIZE_FORMAT,
+        what, len, max_len);
+    return NULL;
+  }
+  if (!g_utf8_validate_len (text, len, NULL)) {
+    g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_NOT_JSON,
+        "%s: not valid UTF-8", what);
+    return NULL;
+  }
+  if (!nesting_within_limit (text, len)) {
+    g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_NOT_JSON,
+        "%s: nested deeper than %d levels", what, MAX_NESTING);
+    return NULL;
+  }
+  if (has_escaped_nul (text, len)) {
+    g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_BAD_VALUE,
+        "%s: a string holds an escaped NUL (\\u0000)", what);
+    return NULL;
+  }
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, text, (gssize) len, &json_error)
+      || json_parser_get_root (parser) == NULL) {
+    g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_NOT_JSON,
+        "%s: not valid JSON%s%s", what, json_error ? ": " : "",
+        json_error ? json_error->message : "");
+    return NULL;
+  }
+  root = json_parser_get_root (parser);
+  if (!JSON_NODE_HOLDS_OBJECT (root)) {
+    g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_NOT_OBJECT,
+        "%s: expected a JSON object, got %s", what, gtr_json_describe_node (root));
+    return NULL;
+  }
+  return json_node_ref (root);
+}
