@@ -95,13 +95,12 @@ typedef enum
   PROBLEM_SECOND_START,
   PROBLEM_WRONG_STREAM_SID,
   PROBLEM_AFTER_STOP,
-  PROBLEM_UNEXPECTED_EVENT,
   N_PROBLEMS
 } Problem;
 
 static const char *const own_problem_names[] = {
   "binary-frame", "before-start", "second-start", "wrong-stream-sid",
-  "after-stop", "unexpected-event",
+  "after-stop",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (own_problem_names) == N_PROBLEMS - PROBLEM_BINARY_FRAME);
@@ -198,7 +197,7 @@ note_problem (GstTwilioSrc * self, Problem problem, const char *detail)
 static void
 note_protocol_error (GstTwilioSrc * self, const GError * error)
 {
-  Problem problem = PROBLEM_UNEXPECTED_EVENT;
+  Problem problem = (Problem) GTR_PROTOCOL_ERROR_UNKNOWN_EVENT;
 
   if (error->domain == GTR_PROTOCOL_ERROR
       && error->code >= 0 && error->code < PROBLEM_BINARY_FRAME)
@@ -424,7 +423,9 @@ dispatch_message (GstTwilioSrc * self, const GtrTwilioMessage * msg)
     return;
   }
   if (msg->type == GTR_TWILIO_EVENT_CLEAR) {
-    note_problem (self, PROBLEM_UNEXPECTED_EVENT, "'clear' is sent to Twilio, not by it");
+    /* The parser knows it only as outbound; should that change. */
+    note_problem (self, (Problem) GTR_PROTOCOL_ERROR_UNKNOWN_EVENT,
+        "'clear' is sent to Twilio, not by it");
     return;
   }
   if (!check_call_message (self, msg))
@@ -1092,7 +1093,7 @@ install_properties (GObjectClass * gobject_class)
           "received, and one counter per kind of bad input (not-json, "
           "not-object, missing-field, bad-type, bad-value, bad-base64, "
           "unknown-event, oversize, unknown-field, binary-frame, before-start, "
-          "second-start, wrong-stream-sid, after-stop, unexpected-event)",
+          "second-start, wrong-stream-sid, after-stop)",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 }
 

@@ -1,0 +1,698 @@
+/* twiliosrc in a GstHarness, fed by a real WebSocket client on 127.0.0.1. */
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/base/gstbasesrc.h>
+#include <string.h>
+
+#include "gtr-events.h"
+#include "gtr-protocol.h"
+#include "twilio-test-client.h"
+
+#define TWILIO_CAPS "audio/x-mulaw, rate=(int)8000, channels=(int)1"
+#define WAIT_MS 5000
+
+/* One twiliosrc listening on a free port, in a harness, with a bus, and a
+ * record of what crossed its src pad in order ("buffer" or the event's
+ * name/type). */
+typedef struct {
+  GstHarness *h;
+  GstBus *bus;
+  guint port;
+  TestClient *client;
+  GMutex lock;
+  GPtrArray *flow;
+} SrcCall;
+
+/* Custom events by their structure's name, others by their type's. */
+static const char *
+event_name (GstEvent *event)
+{
+  const GstStructure *s = gst_event_get_structure (event);
+
+  if (s && (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM
+          || GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM_STICKY))
+    return gst_structure_get_name (s);
+  return GST_EVENT_TYPE_NAME (event);
+}
+
+static GstPadProbeReturn
+record_flow (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  SrcCall *call = data;
+  const char *what = "buffer";
+
+  if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM)
+    what = event_name (GST_PAD_PROBE_INFO_EVENT (info));
+  g_mutex_lock (&call->lock);
+  g_ptr_array_add (call->flow, g_strdup (what));
+  g_mutex_unlock (&call->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static gint
+flow_index (SrcCall *call, const char *what)
+{
+  gint index = -1;
+
+  g_mutex_lock (&call->lock);
+  for (guint i = 0; i < call->flow->len && index < 0; i++)
+    if (g_str_equal (g_ptr_array_index (call->flow, i), what))
+      index = i;
+  g_mutex_unlock (&call->lock);
+  return index;
+}
+
+/* The harness's element is configured by the caller, then listens. */
+static SrcCall *
+src_call_new_with (GstHarness *h)
+{
+  SrcCall *call = g_new0 (SrcCall, 1);
+  GstPad *pad;
+
+  call->h = h;
+  call->bus = gst_bus_new ();
+  gst_element_set_bus (h->element, call->bus);
+  g_mutex_init (&call->lock);
+  call->flow = g_ptr_array_new_with_free_func (g_free);
+  pad = gst_element_get_static_pad (h->element, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM, record_flow, call, NULL);
+  gst_object_unref (pad);
+  return call;
+}
+
+static SrcCall *
+src_call_new (void)
+{
+  GstHarness *h = gst_harness_new ("twiliosrc");
+
+  g_object_set (h->element, "port", 0, NULL);
+  return src_call_new_with (h);
+}
+
+static void
+src_call_listen (SrcCall *call)
+{
+  gint port;
+
+  g_assert_cmpint (gst_element_set_state (call->h->element, GST_STATE_READY), ==,
+      GST_STATE_CHANGE_SUCCESS);
+  /* The bound port is readable before anyone connects. */
+  g_object_get (call->h->element, "port", &port, NULL);
+  g_assert_cmpint (port, >, 0);
+  call->port = port;
+  gst_harness_play (call->h);
+}
+
+static void
+src_call_connect (SrcCall *call, const char *signature)
+{
+  call->client = test_client_connect (call->port, "/media", signature);
+}
+
+/* Listen, connect, and start the call with Twilio's connected + start. */
+static SrcCall *
+src_call_started (void)
+{
+  SrcCall *call = src_call_new ();
+
+  src_call_listen (call);
+  src_call_connect (call, NULL);
+  g_assert_cmpuint (call->client->status, ==, 101);
+  test_client_send_take (call->client, gtr_twilio_build_connected ());
+  test_client_send_take (call->client, test_twilio_start ());
+  return call;
+}
+
+static void
+src_call_free (SrcCall *call)
+{
+  if (call->client)
+    test_client_free (call->client);
+  gst_harness_teardown (call->h);
+  gst_bus_set_flushing (call->bus, TRUE);
+  gst_object_unref (call->bus);
+  g_ptr_array_unref (call->flow);
+  g_mutex_clear (&call->lock);
+  g_free (call);
+}
+
+static void
+pump (SrcCall *call)
+{
+  if (call->client)
+    test_client_pump (call->client, 2);
+  else
+    g_usleep (2000);
+}
+
+static GstBuffer *
+pull_buffer (SrcCall *call)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  GstBuffer *buffer;
+
+  while (!(buffer = gst_harness_try_pull (call->h))
+      && g_get_monotonic_time () < deadline)
+    pump (call);
+  return buffer;
+}
+
+/* The next event whose structure (or type) is `name`; others are dropped. */
+static GstEvent *
+pull_event (SrcCall *call, const char *name)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  GstEvent *event;
+
+  while (g_get_monotonic_time () < deadline) {
+    while ((event = gst_harness_try_pull_event (call->h))) {
+      if (g_str_equal (event_name (event), name))
+        return event;
+      gst_event_unref (event);
+    }
+    pump (call);
+  }
+  return NULL;
+}
+
+static GstMessage *
+wait_element_message (SrcCall *call, const char *name)
+{
+  return test_client_wait_message (call->client, call->bus, GST_MESSAGE_ELEMENT,
+      name, WAIT_MS);
+}
+
+static guint64
+stat (SrcCall *call, const char *field)
+{
+  GstStructure *stats;
+  guint64 value = G_MAXUINT64;
+
+  g_object_get (call->h->element, "stats", &stats, NULL);
+  g_assert_true (gst_structure_get_uint64 (stats, field, &value));
+  gst_structure_free (stats);
+  return value;
+}
+
+static void
+assert_payload (GstBuffer *buffer, gint64 chunk)
+{
+  guint8 expected[160];
+
+  test_audio_pattern (chunk, expected, sizeof expected);
+  g_assert_cmpuint (gst_buffer_get_size (buffer), ==, sizeof expected);
+  g_assert_cmpint (gst_buffer_memcmp (buffer, 0, expected, sizeof expected), ==, 0);
+}
+
+/* ---- Caps and call flow ---- */
+
+GST_START_TEST (test_caps_before_any_call)
+{
+  SrcCall *call = src_call_new ();
+  GstEvent *event;
+  GstCaps *caps, *expected = gst_caps_from_string (TWILIO_CAPS);
+  const GstSegment *segment;
+
+  src_call_listen (call);
+  /* Nobody has connected: stream-start, caps and segment are out already. */
+  event = pull_event (call, "stream-start");
+  fail_unless (event != NULL);
+  gst_event_unref (event);
+  event = pull_event (call, "caps");
+  fail_unless (event != NULL);
+  gst_event_parse_caps (event, &caps);
+  fail_unless (gst_caps_is_equal (caps, expected), "caps %" GST_PTR_FORMAT, caps);
+  gst_event_unref (event);
+  event = pull_event (call, "segment");
+  fail_unless (event != NULL);
+  gst_event_parse_segment (event, &segment);
+  g_assert_cmpint (segment->format, ==, GST_FORMAT_TIME);
+  gst_event_unref (event);
+  g_assert_cmpint (flow_index (call, "buffer"), <, 0);
+  gst_caps_unref (expected);
+  src_call_free (call);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_defaults)
+{
+  GstElement *src = gst_element_factory_make ("twiliosrc", NULL);
+  gchar *address, *path;
+  gint port;
+  guint max;
+
+  g_object_get (src, "address", &address, "port", &port, "path", &path,
+      "max-message-size", &max, NULL);
+  g_assert_cmpstr (address, ==, "127.0.0.1");
+  g_assert_cmpint (port, ==, 8080);
+  g_assert_cmpstr (path, ==, "/media");
+  g_assert_cmpuint (max, ==, 64 * 1024);
+  g_assert_true (gst_base_src_is_live (GST_BASE_SRC (src)));
+  g_free (address);
+  g_free (path);
+  gst_object_unref (src);
+}
+GST_END_TEST;
+
+static void
+assert_call_fields (const GstStructure *s)
+{
+  const GstStructure *params;
+  const GValue *value;
+
+  g_assert_cmpstr (gst_structure_get_string (s, "stream-sid"), ==, TEST_STREAM_SID);
+  g_assert_cmpstr (gst_structure_get_string (s, "call-sid"), ==, TEST_CALL_SID);
+  g_assert_cmpstr (gst_structure_get_string (s, "account-sid"), ==, TEST_ACCOUNT_SID);
+  g_assert_nonnull (gst_structure_get_string (s, "tracks"));
+  value = gst_structure_get_value (s, "custom-parameters");
+  g_assert_nonnull (value);
+  params = gst_value_get_structure (value);
+  g_assert_cmpstr (gst_structure_get_name (params), ==, "twilio/custom-parameters");
+  g_assert_cmpstr (gst_structure_get_string (params, "caller"), ==, "+15550100");
+  g_assert_cmpstr (gst_structure_get_string (params, "lang"), ==, "fr");
+}
+
+GST_START_TEST (test_call_flow)
+{
+  SrcCall *call = src_call_started ();
+  GstMessage *msg;
+  GstEvent *event;
+  GstBuffer *b1, *b2, *b4;
+  const GstStructure *s;
+  gint number;
+  gboolean start;
+
+  msg = wait_element_message (call, GTR_MESSAGE_START);
+  fail_unless (msg != NULL, "no twilio/start message");
+  assert_call_fields (gst_message_get_structure (msg));
+  g_assert_false (gst_structure_has_field (gst_message_get_structure (msg), "stream"));
+  gst_message_unref (msg);
+
+  /* chunks 1, 2, then 4: a skip */
+  test_client_send_take (call->client, test_twilio_media (1, NULL));
+  test_client_send_take (call->client, test_twilio_media (2, NULL));
+  test_client_send_take (call->client, test_twilio_media (4, NULL));
+  b1 = pull_buffer (call);
+  b2 = pull_buffer (call);
+  b4 = pull_buffer (call);
+  fail_unless (b1 && b2 && b4);
+  assert_payload (b1, 1);
+  assert_payload (b2, 2);
+  assert_payload (b4, 4);
+  g_assert_cmpuint (GST_BUFFER_DURATION (b1), ==, 20 * GST_MSECOND);
+  g_assert_true (GST_CLOCK_TIME_IS_VALID (GST_BUFFER_PTS (b1)));
+  g_assert_cmpuint (GST_BUFFER_PTS (b2) - GST_BUFFER_PTS (b1), ==, 20 * GST_MSECOND);
+  g_assert_cmpuint (GST_BUFFER_PTS (b4) - GST_BUFFER_PTS (b1), ==, 60 * GST_MSECOND);
+  g_assert_false (GST_BUFFER_FLAG_IS_SET (b2, GST_BUFFER_FLAG_DISCONT));
+  g_assert_true (GST_BUFFER_FLAG_IS_SET (b4, GST_BUFFER_FLAG_DISCONT));
+  gst_buffer_unref (b1);
+  gst_buffer_unref (b2);
+  gst_buffer_unref (b4);
+
+  /* The call event, with the stream object, came before the first buffer. */
+  g_assert_cmpint (flow_index (call, GTR_EVENT_CALL), >=, 0);
+  g_assert_cmpint (flow_index (call, GTR_EVENT_CALL), <, flow_index (call, "buffer"));
+  g_assert_cmpint (flow_index (call, "segment"), <, flow_index (call, GTR_EVENT_CALL));
+  event = pull_event (call, GTR_EVENT_CALL);
+  fail_unless (event != NULL);
+  g_assert_cmpint (GST_EVENT_TYPE (event), ==, GST_EVENT_CUSTOM_DOWNSTREAM_STICKY);
+  s = gst_event_get_structure (event);
+  assert_call_fields (s);
+  g_assert_true (G_VALUE_HOLDS_OBJECT (gst_structure_get_value (s, "stream")));
+  gst_event_unref (event);
+
+  /* DTMF: the standard event and a bus message. */
+  test_client_send_take (call->client, gtr_twilio_build_dtmf (6, TEST_STREAM_SID, "#"));
+  event = pull_event (call, GTR_EVENT_DTMF);
+  fail_unless (event != NULL);
+  s = gst_event_get_structure (event);
+  g_assert_cmpint (GST_EVENT_TYPE (event), ==, GST_EVENT_CUSTOM_DOWNSTREAM);
+  g_assert_true (gst_structure_get_int (s, "number", &number));
+  g_assert_cmpint (number, ==, 11);
+  g_assert_true (gst_structure_get_boolean (s, "start", &start) && start);
+  g_assert_true (gst_structure_get_int (s, "type", &number) && number == 1);
+  g_assert_true (gst_structure_get_int (s, "method", &number) && number == 2);
+  gst_event_unref (event);
+  msg = wait_element_message (call, GTR_MESSAGE_DTMF);
+  fail_unless (msg != NULL);
+  g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure (msg), "digit"), ==, "#");
+  gst_message_unref (msg);
+
+  /* A mark echo: a serialized custom event and a bus message. */
+  test_client_send_take (call->client, gtr_twilio_build_mark_echo (7, TEST_STREAM_SID, "m-1"));
+  event = pull_event (call, GTR_EVENT_MARK);
+  fail_unless (event != NULL);
+  g_assert_true (GST_EVENT_IS_SERIALIZED (event));
+  g_assert_cmpstr (gst_structure_get_string (gst_event_get_structure (event), "name"), ==, "m-1");
+  gst_event_unref (event);
+  msg = wait_element_message (call, GTR_MESSAGE_MARK);
+  fail_unless (msg != NULL);
+  g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure (msg), "name"), ==, "m-1");
+  gst_message_unref (msg);
+
+  /* stop: EOS and a bus message. */
+  test_client_send_take (call->client, gtr_twilio_build_stop (8, TEST_STREAM_SID,
+          TEST_ACCOUNT_SID, TEST_CALL_SID));
+  event = pull_event (call, "eos");
+  fail_unless (event != NULL, "no EOS after stop");
+  gst_event_unref (event);
+  msg = wait_element_message (call, GTR_MESSAGE_STOP);
+  fail_unless (msg != NULL);
+  g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure (msg), "reason"), ==, "stop");
+  gst_message_unref (msg);
+
+  g_assert_cmpuint (stat (call, "frames"), ==, 8);
+  g_assert_cmpuint (stat (call, "media"), ==, 3);
+  g_assert_cmpuint (stat (call, "bytes"), ==, 480);
+  g_assert_cmpuint (stat (call, "dtmf"), ==, 1);
+  g_assert_cmpuint (stat (call, "marks"), ==, 1);
+  src_call_free (call);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_socket_close_is_eos)
+{
+  SrcCall *call = src_call_started ();
+  GstEvent *event;
+  GstMessage *msg;
+  GstBuffer *buffer;
+
+  test_client_send_take (call->client, test_twilio_media (1, NULL));
+  buffer = pull_buffer (call);
+  fail_unless (buffer != NULL);
+  gst_buffer_unref (buffer);
+  soup_websocket_connection_close (call->client->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  event = pull_event (call, "eos");
+  fail_unless (event != NULL, "no EOS after the socket closed");
+  gst_event_unref (event);
+  msg = wait_element_message (call, GTR_MESSAGE_STOP);
+  fail_unless (msg != NULL);
+  g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure (msg), "reason"), ==, "closed");
+  gst_message_unref (msg);
+  src_call_free (call);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_second_connection_refused)
+{
+  SrcCall *call = src_call_started ();
+  TestClient *second;
+  GstBuffer *buffer;
+
+  second = test_client_connect (call->port, "/media", NULL);
+  g_assert_null (second->conn);
+  g_assert_cmpuint (second->status, ==, 503);
+  test_client_free (second);
+  /* The first call is unaffected. */
+  test_client_send_take (call->client, test_twilio_media (1, NULL));
+  buffer = pull_buffer (call);
+  fail_unless (buffer != NULL);
+  assert_payload (buffer, 1);
+  gst_buffer_unref (buffer);
+  src_call_free (call);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_wrong_media_format)
+{
+  SrcCall *call = src_call_new ();
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  src_call_listen (call);
+  src_call_connect (call, NULL);
+  test_client_send (call->client, "{\"event\":\"start\",\"sequenceNumber\":\"1\","
+      "\"streamSid\":\"MZ1\",\"start\":{\"streamSid\":\"MZ1\",\"accountSid\":\"AC1\","
+      "\"callSid\":\"CA1\",\"tracks\":[\"inbound\"],\"customParameters\":{},"
+      "\"mediaFormat\":{\"encoding\":\"audio/x-alaw\",\"sampleRate\":16000,\"channels\":1}}}");
+  msg = test_client_wait_message (call->client, call->bus, GST_MESSAGE_ERROR, NULL, WAIT_MS);
+  fail_unless (msg != NULL, "no error for an A-law stream");
+  gst_message_parse_error (msg, &error, &debug);
+  g_assert_true (g_error_matches (error, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT));
+  g_assert_nonnull (strstr (error->message, "audio/x-alaw"));
+  g_assert_nonnull (strstr (error->message, "16000"));
+  g_assert_cmpint (flow_index (call, "buffer"), <, 0);
+  g_error_free (error);
+  g_free (debug);
+  gst_message_unref (msg);
+  src_call_free (call);
+}
+GST_END_TEST;
+
+/* ---- Bad input: each is counted, and the call goes on ---- */
+
+typedef struct {
+  const char *what;
+  const char *text;       /* NULL: a binary frame */
+  gboolean before_start;  /* sent before Twilio's start */
+  const char *counter;
+} BadInput;
+
+#define SID "\"streamSid\":\"" TEST_STREAM_SID "\""
+static const BadInput bad_inputs[] = {
+  {"binary frame", NULL, FALSE, "binary-frame"},
+  {"not JSON", "{\"event\": \"media\"", FALSE, "not-json"},
+  {"empty text", "", FALSE, "not-json"},
+  {"a JSON array", "[1, 2, 3]", FALSE, "not-object"},
+  {"a JSON string", "\"media\"", FALSE, "not-object"},
+  {"bad base64", "{\"event\":\"media\"," SID ",\"media\":{\"chunk\":\"9\",\"timestamp\":\"160\",\"payload\":\"!!notbase64!!\"}}", FALSE, "bad-base64"},
+  {"media without payload", "{\"event\":\"media\"," SID ",\"media\":{\"chunk\":\"9\",\"timestamp\":\"160\"}}", FALSE, "missing-field"},
+  {"media without media object", "{\"event\":\"media\"," SID "}", FALSE, "missing-field"},
+  {"no event field", "{" SID ",\"media\":{\"payload\":\"AAAA\"}}", FALSE, "missing-field"},
+  {"event is a number", "{\"event\":42," SID "}", FALSE, "bad-type"},
+  {"payload is a number", "{\"event\":\"media\"," SID ",\"media\":{\"payload\":12}}", FALSE, "bad-type"},
+  {"chunk is not a number", "{\"event\":\"media\"," SID ",\"media\":{\"chunk\":\"abc\",\"payload\":\"AAAA\"}}", FALSE, "bad-value"},
+  {"not a DTMF digit", "{\"event\":\"dtmf\"," SID ",\"dtmf\":{\"digit\":\"X\"}}", FALSE, "bad-value"},
+  {"unknown event", "{\"event\":\"hello\"," SID "}", FALSE, "unknown-event"},
+  {"clear sent by Twilio", "{\"event\":\"clear\"," SID "}", FALSE, "unknown-event"},
+  {"media of another stream", "{\"event\":\"media\",\"streamSid\":\"MZother\",\"media\":{\"payload\":\"AAAA\"}}", FALSE, "wrong-stream-sid"},
+  {"mark without name", "{\"event\":\"mark\"," SID ",\"mark\":{}}", FALSE, "missing-field"},
+  {"media before start", "{\"event\":\"media\"," SID ",\"media\":{\"payload\":\"AAAA\"}}", TRUE, "before-start"},
+  {"dtmf before start", "{\"event\":\"dtmf\"," SID ",\"dtmf\":{\"digit\":\"1\"}}", TRUE, "before-start"},
+  {"second start", "SECOND-START", FALSE, "second-start"},
+  {"oversize frame", "OVERSIZE", FALSE, "oversize"},
+};
+
+static void
+send_bad_input (SrcCall *call, const BadInput *bad)
+{
+  static const guint8 bytes[] = { 0xff, 0x00, 0x7f };
+
+  if (!bad->text) {
+    test_client_send_binary (call->client, bytes, sizeof bytes);
+  } else if (g_str_equal (bad->text, "SECOND-START")) {
+    test_client_send_take (call->client, test_twilio_start ());
+  } else if (g_str_equal (bad->text, "OVERSIZE")) {
+    /* Valid JSON, 70 KB: over the 64 KiB default limit. */
+    GString *text = g_string_new ("{\"event\":\"mark\"," SID ",\"mark\":{\"name\":\"");
+    for (guint i = 0; i < 70 * 1024; i++)
+      g_string_append_c (text, 'x');
+    g_string_append (text, "\"}}");
+    test_client_send_take (call->client, g_string_free (text, FALSE));
+  } else {
+    test_client_send (call->client, bad->text);
+  }
+}
+
+GST_START_TEST (test_bad_input)
+{
+  const BadInput *bad = &bad_inputs[__i__];
+  SrcCall *call = src_call_new ();
+  GstBuffer *buffer;
+
+  GST_INFO ("bad input: %s", bad->what);
+  src_call_listen (call);
+  src_call_connect (call, NULL);
+  if (bad->before_start)
+    send_bad_input (call, bad);
+  test_client_send_take (call->client, test_twilio_start ());
+  if (!bad->before_start)
+    send_bad_input (call, bad);
+  /* The element keeps working: valid audio after it comes out. */
+  test_client_send_take (call->client, test_twilio_media (1, NULL));
+  buffer = pull_buffer (call);
+  fail_unless (buffer != NULL, "%s: no buffer after it", bad->what);
+  assert_payload (buffer, 1);
+  gst_buffer_unref (buffer);
+  fail_unless_equals_uint64 (stat (call, bad->counter), 1);
+  fail_unless_equals_uint64 (stat (call, "media"), 1);
+  fail_unless_equals_uint64 (stat (call, "frames"), 3);
+  /* Nothing else came out of it. */
+  fail_unless (gst_harness_try_pull (call->h) == NULL, "%s: an extra buffer", bad->what);
+  src_call_free (call);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_after_stop_ignored)
+{
+  SrcCall *call = src_call_started ();
+  GstEvent *event;
+
+  test_client_send_take (call->client, gtr_twilio_build_stop (2, TEST_STREAM_SID,
+          TEST_ACCOUNT_SID, TEST_CALL_SID));
+  test_client_send_take (call->client, test_twilio_media (1, NULL));
+  event = pull_event (call, "eos");
+  fail_unless (event != NULL);
+  gst_event_unref (event);
+  test_client_pump (call->client, 50);
+  fail_unless_equals_uint64 (stat (call, "after-stop"), 1);
+  g_assert_cmpint (flow_index (call, "buffer"), <, 0);
+  src_call_free (call);
+}
+GST_END_TEST;
+
+/* ---- Handshake signature ---- */
+
+#define TOKEN "s3cr3t-auth-token-0123456789abcdef"
+#define PUBLIC_URL "wss://bridge.example.com/media"
+
+typedef struct {
+  GMutex lock;
+  gboolean token_seen;
+  guint warnings_403;
+} LogWatch;
+
+static void
+watch_log (GstDebugCategory *category, GstDebugLevel level, const gchar *file,
+    const gchar *function, gint line, GObject *object, GstDebugMessage *message,
+    gpointer data)
+{
+  LogWatch *watch = data;
+  const gchar *text = gst_debug_message_get (message);
+
+  g_mutex_lock (&watch->lock);
+  if (text && strstr (text, TOKEN))
+    watch->token_seen = TRUE;
+  if (level == GST_LEVEL_WARNING && text && strstr (text, "403")
+      && g_str_equal (gst_debug_category_get_name (category), "twiliosrc"))
+    watch->warnings_403++;
+  g_mutex_unlock (&watch->lock);
+}
+
+static guint
+handshake_status (SrcCall *call, const char *signature)
+{
+  TestClient *client = test_client_connect (call->port, "/media", signature);
+  guint status = client->status;
+
+  if (status == 101)
+    call->client = client;
+  else
+    test_client_free (client);
+  return status;
+}
+
+GST_START_TEST (test_signature)
+{
+  LogWatch watch = { 0 };
+  GstDebugLevel saved = gst_debug_get_default_threshold ();
+  SrcCall *call = src_call_new ();
+  char *good = gtr_twilio_signature_compute (TOKEN, PUBLIC_URL, NULL, 0);
+  char *other_url = gtr_twilio_signature_compute (TOKEN, "wss://evil.example.com/media", NULL, 0);
+  GstMessage *msg;
+
+  g_mutex_init (&watch.lock);
+  gst_debug_add_log_function (watch_log, &watch, NULL);
+  gst_debug_set_threshold_for_name ("twilio*", GST_LEVEL_MEMDUMP);
+  g_object_set (call->h->element, "auth-token", TOKEN, "public-url", PUBLIC_URL, NULL);
+  src_call_listen (call);
+
+  g_assert_cmpuint (handshake_status (call, NULL), ==, 403);
+  g_assert_cmpuint (handshake_status (call, "bm90IGEgc2lnbmF0dXJl"), ==, 403);
+  g_assert_cmpuint (handshake_status (call, other_url), ==, 403);
+  g_assert_cmpuint (handshake_status (call, good), ==, 101);
+  test_client_send_take (call->client, test_twilio_start ());
+  msg = wait_element_message (call, GTR_MESSAGE_START);
+  fail_unless (msg != NULL, "the signed call did not proceed");
+  gst_message_unref (msg);
+
+  gst_debug_remove_log_function (watch_log);
+  gst_debug_set_threshold_for_name ("twilio*", saved);
+  g_assert_cmpuint (watch.warnings_403, ==, 3);
+  g_assert_false (watch.token_seen);
+  g_mutex_clear (&watch.lock);
+  g_free (good);
+  g_free (other_url);
+  src_call_free (call);
+}
+GST_END_TEST;
+
+/* ---- Embedded: an application's SoupServer hands the WebSocket over ---- */
+
+static void
+app_websocket_handler (SoupServer *server, SoupServerMessage *msg,
+    const char *path, SoupWebsocketConnection *connection, gpointer data)
+{
+  g_object_set (GST_ELEMENT (data), "connection", connection, NULL);
+}
+
+GST_START_TEST (test_embedded_connection)
+{
+  GstHarness *h = gst_harness_new ("twiliosrc");
+  SrcCall *call = src_call_new_with (h);
+  GMainContext *context = g_main_context_new ();
+  SoupServer *server;
+  GSList *uris;
+  GstBuffer *buffer;
+  GstEvent *event;
+  gint port;
+
+  g_main_context_push_thread_default (context);
+  server = soup_server_new (NULL, NULL);
+  soup_server_add_websocket_handler (server, "/calls", NULL, NULL,
+      app_websocket_handler, h->element, NULL);
+  fail_unless (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, NULL));
+  uris = soup_server_get_uris (server);
+  call->port = g_uri_get_port (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  g_main_context_pop_thread_default (context);
+
+  call->client = test_client_connect_on (call->port, "/calls", NULL, context);
+  g_assert_cmpuint (call->client->status, ==, 101);
+  gst_harness_play (h);
+  /* It does not listen: its port stays the default. */
+  g_object_get (h->element, "port", &port, NULL);
+  g_assert_cmpint (port, ==, 8080);
+
+  test_client_send_take (call->client, test_twilio_start ());
+  test_client_send_take (call->client, test_twilio_media (1, NULL));
+  buffer = pull_buffer (call);
+  fail_unless (buffer != NULL);
+  assert_payload (buffer, 1);
+  gst_buffer_unref (buffer);
+  soup_websocket_connection_close (call->client->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  event = pull_event (call, "eos");
+  fail_unless (event != NULL);
+  gst_event_unref (event);
+
+  src_call_free (call);
+  soup_server_disconnect (server);
+  g_object_unref (server);
+  while (g_main_context_iteration (context, FALSE))
+    ;
+  g_main_context_unref (context);
+}
+GST_END_TEST;
+
+static Suite *
+twiliosrc_suite (void)
+{
+  Suite *s = suite_create ("twiliosrc");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_defaults);
+  tcase_add_test (tc, test_caps_before_any_call);
+  tcase_add_test (tc, test_call_flow);
+  tcase_add_test (tc, test_socket_close_is_eos);
+  tcase_add_test (tc, test_second_connection_refused);
+  tcase_add_test (tc, test_wrong_media_format);
+  tcase_add_loop_test (tc, test_bad_input, 0, G_N_ELEMENTS (bad_inputs));
+  tcase_add_test (tc, test_after_stop_ignored);
+  tcase_add_test (tc, test_signature);
+  tcase_add_test (tc, test_embedded_connection);
+  return s;
+}
+
+GST_CHECK_MAIN (twiliosrc);
