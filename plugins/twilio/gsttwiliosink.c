@@ -295,9 +295,9 @@ gst_twilio_sink_class_init (GstTwilioSinkClass * klass)
   gobject_class->finalize = gst_twilio_sink_finalize;
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
-          "Counters of the current call: media (messages sent), bytes (audio "
-          "bytes sent), marks, clears, dropped (messages not sent because the "
-          "WebSocket was closed)",
+          "Counters of the current call: media (media messages handed to the "
+          "WebSocket, in order), bytes (their audio bytes), marks, clears, "
+          "dropped (messages not sent because the WebSocket was closed)",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);

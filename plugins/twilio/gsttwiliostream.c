@@ -369,10 +369,24 @@ gst_twilio_stream_finalize (GObject * object)
   G_OBJECT_CLASS (gst_twilio_stream_parent_class)->finalize (object);
 }
 
+/* So that the twilio/call event prints (gst-launch -v, debug logs). */
+static void
+stream_to_string (const GValue * src, GValue * dest)
+{
+  GstTwilioStream *self = g_value_get_object (src);
+  char *sid = self ? gst_twilio_stream_dup_stream_sid (self) : NULL;
+
+  g_value_take_string (dest, g_strdup_printf ("GstTwilioStream(%s)",
+          sid ? sid : "-"));
+  g_free (sid);
+}
+
 static void
 gst_twilio_stream_class_init (GstTwilioStreamClass * klass)
 {
   G_OBJECT_CLASS (klass)->finalize = gst_twilio_stream_finalize;
+  g_value_register_transform_func (GST_TYPE_TWILIO_STREAM, G_TYPE_STRING,
+      stream_to_string);
 }
 
 static void

@@ -1,0 +1,263 @@
+/* `twiliosrc port=0 ! queue ! twiliosink` on real sockets: the caller hears
+ * itself, byte for byte, in Twilio's exact envelopes; DTMF, marks and clear
+ * round-trip.  Driven by a libsoup client, and by twilio-call-sim. */
+#include <gst/check/gstcheck.h>
+#include <string.h>
+
+#include "gtr-events.h"
+#include "gtr-protocol.h"
+#include "twilio-test-client.h"
+
+#define WAIT_MS 5000
+#define N_CHUNKS 50
+
+typedef struct {
+  GstElement *pipeline;
+  GstElement *src;
+  GstElement *sink;
+  GstBus *bus;
+  guint port;
+  TestClient *client;
+  GMutex lock;
+  GPtrArray *sink_events;    /* names of custom events reaching twiliosink */
+} Loopback;
+
+static GstPadProbeReturn
+record_event (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Loopback *lb = data;
+  const GstStructure *s = gst_event_get_structure (GST_PAD_PROBE_INFO_EVENT (info));
+
+  if (s) {
+    g_mutex_lock (&lb->lock);
+    g_ptr_array_add (lb->sink_events, gst_structure_to_string (s));
+    g_mutex_unlock (&lb->lock);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+static gboolean
+sink_saw_event (Loopback *lb, const char *prefix)
+{
+  gboolean seen = FALSE;
+
+  g_mutex_lock (&lb->lock);
+  for (guint i = 0; i < lb->sink_events->len && !seen; i++)
+    seen = g_str_has_prefix (g_ptr_array_index (lb->sink_events, i), prefix);
+  g_mutex_unlock (&lb->lock);
+  return seen;
+}
+
+static gboolean
+wait_sink_event (Loopback *lb, const char *prefix)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+
+  while (!sink_saw_event (lb, prefix)) {
+    if (g_get_monotonic_time () > deadline)
+      return FALSE;
+    if (lb->client)
+      test_client_pump (lb->client, 5);
+    else
+      g_usleep (5000);
+  }
+  return TRUE;
+}
+
+static Loopback *
+loopback_start (void)
+{
+  Loopback *lb = g_new0 (Loopback, 1);
+  GstPad *pad;
+  gint port;
+
+  lb->pipeline = gst_parse_launch ("twiliosrc name=src port=0 ! queue ! twiliosink name=sink", NULL);
+  fail_unless (lb->pipeline != NULL);
+  lb->src = gst_bin_get_by_name (GST_BIN (lb->pipeline), "src");
+  lb->sink = gst_bin_get_by_name (GST_BIN (lb->pipeline), "sink");
+  lb->bus = gst_element_get_bus (lb->pipeline);
+  g_mutex_init (&lb->lock);
+  lb->sink_events = g_ptr_array_new_with_free_func (g_free);
+  pad = gst_element_get_static_pad (lb->sink, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, record_event, lb, NULL);
+  gst_object_unref (pad);
+
+  g_assert_cmpint (gst_element_set_state (lb->pipeline, GST_STATE_READY), ==,
+      GST_STATE_CHANGE_SUCCESS);
+  g_object_get (lb->src, "port", &port, NULL);
+  g_assert_cmpint (port, >, 0);
+  lb->port = port;
+  g_assert_cmpint (gst_element_set_state (lb->pipeline, GST_STATE_PLAYING), !=,
+      GST_STATE_CHANGE_FAILURE);
+  return lb;
+}
+
+static void
+loopback_free (Loopback *lb)
+{
+  if (lb->client)
+    test_client_free (lb->client);
+  gst_element_set_state (lb->pipeline, GST_STATE_NULL);
+  gst_object_unref (lb->src);
+  gst_object_unref (lb->sink);
+  gst_bus_set_flushing (lb->bus, TRUE);
+  gst_object_unref (lb->bus);
+  gst_object_unref (lb->pipeline);
+  g_ptr_array_unref (lb->sink_events);
+  g_mutex_clear (&lb->lock);
+  g_free (lb);
+}
+
+static guint64
+sink_stat (Loopback *lb, const char *field)
+{
+  GstStructure *stats;
+  guint64 value = G_MAXUINT64;
+
+  g_object_get (lb->sink, "stats", &stats, NULL);
+  g_assert_true (gst_structure_get_uint64 (stats, field, &value));
+  gst_structure_free (stats);
+  return value;
+}
+
+/* Every frame the caller got, parsed as Twilio parses what an app sends:
+ * strictly (exact envelope, no extra field, valid base64). */
+static GtrTwilioMessage *
+received (Loopback *lb, guint i)
+{
+  GError *error = NULL;
+  const char *text = g_ptr_array_index (lb->client->received, i);
+  GtrTwilioMessage *msg = gtr_twilio_outbound_parse (text, -1, 0, &error);
+
+  fail_unless (msg != NULL, "frame %u is not what Twilio accepts (%s): %s", i,
+      error ? error->message : "", text);
+  g_assert_cmpstr (msg->stream_sid, ==, TEST_STREAM_SID);
+  return msg;
+}
+
+static void
+send_custom_to_sink (Loopback *lb, GstEvent *event)
+{
+  GstPad *pad = gst_element_get_static_pad (lb->sink, "sink");
+
+  fail_unless (gst_pad_send_event (pad, event));
+  gst_object_unref (pad);
+}
+
+GST_START_TEST (test_echo_marks_dtmf_clear)
+{
+  Loopback *lb = loopback_start ();
+  guint8 sent[N_CHUNKS * 160];
+  GByteArray *heard = g_byte_array_new ();
+  GtrTwilioMessage *msg;
+  GstMessage *bus_msg;
+  guint n;
+
+  lb->client = test_client_connect (lb->port, "/media", NULL);
+  g_assert_cmpuint (lb->client->status, ==, 101);
+  test_client_send_take (lb->client, gtr_twilio_build_connected ());
+  test_client_send_take (lb->client, test_twilio_start ());
+  for (gint64 chunk = 1; chunk <= N_CHUNKS; chunk++)
+    test_client_send_take (lb->client, test_twilio_media (chunk, sent + (chunk - 1) * 160));
+
+  /* The caller hears its own audio back, byte for byte. */
+  fail_unless (test_client_wait_frames (lb->client, N_CHUNKS, WAIT_MS),
+      "only %u media messages came back", lb->client->received->len);
+  for (guint i = 0; i < N_CHUNKS; i++) {
+    msg = received (lb, i);
+    g_assert_cmpint (msg->type, ==, GTR_TWILIO_EVENT_MEDIA);
+    g_byte_array_append (heard, g_bytes_get_data (msg->payload, NULL),
+        g_bytes_get_size (msg->payload));
+    gtr_twilio_message_free (msg);
+  }
+  g_assert_cmpuint (heard->len, ==, sizeof sent);
+  g_assert_cmpint (memcmp (heard->data, sent, sizeof sent), ==, 0);
+  g_assert_cmpuint (sink_stat (lb, "media"), ==, N_CHUNKS);
+  g_assert_cmpuint (sink_stat (lb, "bytes"), ==, sizeof sent);
+
+  /* DTMF reaches the bus, and the event reaches the sink. */
+  test_client_send_take (lb->client, gtr_twilio_build_dtmf (60, TEST_STREAM_SID, "7"));
+  bus_msg = test_client_wait_message (lb->client, lb->bus, GST_MESSAGE_ELEMENT,
+      GTR_MESSAGE_DTMF, WAIT_MS);
+  fail_unless (bus_msg != NULL, "no twilio/dtmf on the bus");
+  g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure (bus_msg), "digit"), ==, "7");
+  gst_message_unref (bus_msg);
+  fail_unless (wait_sink_event (lb, "dtmf-event, type=(int)1, number=(int)7"));
+
+  /* A mark goes out after the audio; Twilio's echo comes back as twilio/mark. */
+  n = lb->client->received->len;
+  send_custom_to_sink (lb, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
+          gst_structure_new (GTR_EVENT_SEND_MARK, "name", G_TYPE_STRING, "turn-1", NULL)));
+  fail_unless (test_client_wait_frames (lb->client, n + 1, WAIT_MS), "no mark sent");
+  msg = received (lb, n);
+  g_assert_cmpint (msg->type, ==, GTR_TWILIO_EVENT_MARK);
+  g_assert_cmpstr (msg->name, ==, "turn-1");
+  gtr_twilio_message_free (msg);
+  test_client_send_take (lb->client, gtr_twilio_build_mark_echo (61, TEST_STREAM_SID, "turn-1"));
+  fail_unless (wait_sink_event (lb, GTR_EVENT_MARK ", name=(string)turn-1"),
+      "the mark echo did not come out of twiliosrc");
+  g_assert_cmpuint (sink_stat (lb, "marks"), ==, 1);
+
+  /* Flush → clear. */
+  n = lb->client->received->len;
+  send_custom_to_sink (lb, gst_event_new_flush_start ());
+  send_custom_to_sink (lb, gst_event_new_flush_stop (FALSE));
+  fail_unless (test_client_wait_frames (lb->client, n + 1, WAIT_MS), "no clear sent");
+  msg = received (lb, n);
+  g_assert_cmpint (msg->type, ==, GTR_TWILIO_EVENT_CLEAR);
+  gtr_twilio_message_free (msg);
+  g_assert_cmpuint (sink_stat (lb, "clears"), ==, 1);
+
+  /* stop → EOS: the pipeline ends. */
+  test_client_send_take (lb->client, gtr_twilio_build_stop (62, TEST_STREAM_SID,
+          TEST_ACCOUNT_SID, TEST_CALL_SID));
+  bus_msg = test_client_wait_message (lb->client, lb->bus,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR, NULL, WAIT_MS);
+  fail_unless (bus_msg != NULL && GST_MESSAGE_TYPE (bus_msg) == GST_MESSAGE_EOS);
+  gst_message_unref (bus_msg);
+
+  g_byte_array_unref (heard);
+  loopback_free (lb);
+}
+GST_END_TEST;
+
+/* The peer hangs up while the sink still sends: no crash, the call ends. */
+GST_START_TEST (test_peer_closes_while_sending)
+{
+  Loopback *lb = loopback_start ();
+  GstMessage *bus_msg;
+
+  lb->client = test_client_connect (lb->port, "/media", NULL);
+  test_client_send_take (lb->client, test_twilio_start ());
+  for (gint64 chunk = 1; chunk <= N_CHUNKS; chunk++) {
+    test_client_send_take (lb->client, test_twilio_media (chunk, NULL));
+    if (chunk == N_CHUNKS / 2)
+      soup_websocket_connection_close (lb->client->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+    if (chunk >= N_CHUNKS / 2)
+      break;
+  }
+  bus_msg = test_client_wait_message (lb->client, lb->bus,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR, NULL, WAIT_MS);
+  fail_unless (bus_msg != NULL && GST_MESSAGE_TYPE (bus_msg) == GST_MESSAGE_EOS);
+  gst_message_unref (bus_msg);
+  /* What the sink had to send after the close was dropped, not sent. */
+  g_assert_cmpuint (sink_stat (lb, "media") + sink_stat (lb, "dropped"), ==,
+      N_CHUNKS / 2);
+  g_assert_cmpuint (lb->client->received->len, <=, sink_stat (lb, "media"));
+  loopback_free (lb);
+}
+GST_END_TEST;
+
+static Suite *
+loopback_suite (void)
+{
+  Suite *s = suite_create ("twilio-loopback");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_echo_marks_dtmf_clear);
+  tcase_add_test (tc, test_peer_closes_while_sending);
+  return s;
+}
+
+GST_CHECK_MAIN (loopback);
