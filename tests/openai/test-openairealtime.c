@@ -728,16 +728,38 @@ typedef struct {
   GMutex lock;
   GCond cond;
   GPtrArray *conns;
+  gboolean confirm;             /* answer with the session as requested */
+  GPtrArray *received;          /* client events (lock) */
 } FakeApi;
+
+/* session.updated with the session the client asked for. */
+static char *
+fake_confirmation (const char *update)
+{
+  g_autoptr (JsonParser) parser = NULL;
+  JsonObject *ev = parse_object (update, &parser);
+  g_autofree char *session = json_to_string (json_object_get_member (ev,
+          "session"), FALSE);
+
+  return g_strdup_printf ("{\"type\":\"session.updated\",\"event_id\":"
+      "\"evt_fake\",\"session\":%s}", session);
+}
 
 static void
 fake_on_message (SoupWebsocketConnection *conn, gint type, GBytes *message,
     gpointer data)
 {
+  FakeApi *api = data;
   g_autofree char *text = g_strndup (g_bytes_get_data (message, NULL),
       g_bytes_get_size (message));
 
-  if (strstr (text, "\"session.update\""))
+  g_mutex_lock (&api->lock);
+  g_ptr_array_add (api->received, g_strdup (text));
+  g_mutex_unlock (&api->lock);
+  if (api->confirm && strstr (text, "\"session.update\"")) {
+    g_autofree char *reply = fake_confirmation (text);
+    soup_websocket_connection_send_text (conn, reply);
+  } else if (strstr (text, "\"session.update\""))
     soup_websocket_connection_send_text (conn, "{\"type\":\"session.updated\","
         "\"event_id\":\"evt_fake\",\"session\":{\"type\":\"realtime\","
         "\"id\":\"sess_fake\",\"audio\":{\"input\":{\"format\":{\"type\":"
@@ -790,13 +812,15 @@ fake_thread (gpointer data)
 }
 
 static FakeApi *
-fake_api_start (void)
+fake_api_start (gboolean confirm)
 {
   FakeApi *api = g_new0 (FakeApi, 1);
 
+  api->confirm = confirm;
   api->context = g_main_context_new ();
   api->loop = g_main_loop_new (api->context, FALSE);
   api->conns = g_ptr_array_new_with_free_func (g_object_unref);
+  api->received = g_ptr_array_new_with_free_func (g_free);
   g_mutex_init (&api->lock);
   g_cond_init (&api->cond);
   api->thread = g_thread_new ("fake-api", fake_thread, api);
@@ -807,6 +831,49 @@ fake_api_start (void)
   return api;
 }
 
+typedef struct {
+  FakeApi *api;
+  char *text;
+} FakeSend;
+
+static gboolean
+fake_send_now (gpointer data)
+{
+  FakeSend *job = data;
+
+  for (guint i = 0; i < job->api->conns->len; i++)
+    soup_websocket_connection_send_text (job->api->conns->pdata[i], job->text);
+  g_free (job->text);
+  g_free (job);
+  return G_SOURCE_REMOVE;
+}
+
+/* Send a server event to every client, from the fake API's thread. */
+static void
+fake_api_send (FakeApi *api, char *text)
+{
+  FakeSend *job = g_new0 (FakeSend, 1);
+
+  job->api = api;
+  job->text = text;
+  g_main_context_invoke (api->context, fake_send_now, job);
+}
+
+/* Received client events of `type`. */
+static GPtrArray *
+fake_api_received (FakeApi *api, const char *type)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *needle = g_strdup_printf ("\"type\":\"%s\"", type);
+
+  g_mutex_lock (&api->lock);
+  for (guint i = 0; i < api->received->len; i++)
+    if (strstr (api->received->pdata[i], needle))
+      g_ptr_array_add (out, g_strdup (api->received->pdata[i]));
+  g_mutex_unlock (&api->lock);
+  return out;
+}
+
 static void
 fake_api_stop (FakeApi *api)
 {
@@ -814,6 +881,7 @@ fake_api_stop (FakeApi *api)
   g_thread_join (api->thread);
   g_main_loop_unref (api->loop);
   g_main_context_unref (api->context);
+  g_ptr_array_unref (api->received);
   g_mutex_clear (&api->lock);
   g_cond_clear (&api->cond);
   g_free (api);
@@ -821,7 +889,7 @@ fake_api_stop (FakeApi *api)
 
 GST_START_TEST (test_format_mismatch_is_stream_format_error)
 {
-  FakeApi *api = fake_api_start ();
+  FakeApi *api = fake_api_start (FALSE);
   g_autofree char *uri = g_strdup_printf ("ws://127.0.0.1:%u/v1/realtime", api->port);
 
   gst_message_unref (expect_error (uri, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT,
@@ -833,7 +901,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_http_401_is_not_authorized)
 {
-  FakeApi *api = fake_api_start ();
+  FakeApi *api = fake_api_start (FALSE);
   g_autofree char *uri = g_strdup_printf ("ws://127.0.0.1:%u/v1/denied", api->port);
 
   gst_message_unref (expect_error (uri, GST_RESOURCE_ERROR,
@@ -1042,6 +1110,78 @@ GST_START_TEST (test_barge_in_truncates_at_heard_position)
 GST_END_TEST;
 
 /* ------------------------------------------------------------------------ */
+/* Output and barge-in against a scripted fake API                          */
+
+/* `ms` of agent audio as one response.output_audio.delta of item_1. */
+static char *
+delta_event (const char *caps, guint ms)
+{
+  g_autoptr (GBytes) audio = make_audio (caps, "sine", ms);
+  g_autofree char *b64 = g_base64_encode (g_bytes_get_data (audio, NULL),
+      g_bytes_get_size (audio));
+
+  return g_strdup_printf ("{\"type\":\"response.output_audio.delta\","
+      "\"event_id\":\"evt_d\",\"response_id\":\"resp_1\",\"item_id\":"
+      "\"item_1\",\"output_index\":0,\"content_index\":0,\"delta\":\"%s\"}", b64);
+}
+
+static guint
+call_marks (Call *call)
+{
+  guint n;
+
+  g_mutex_lock (&call->lock);
+  n = call->marks->len;
+  g_mutex_unlock (&call->lock);
+  return n;
+}
+
+static gboolean
+has_ten_marks (Call *call)
+{
+  return call_marks (call) >= 10;
+}
+
+GST_START_TEST (test_scripted_output_marks_and_barge_in)
+{
+  FakeApi *api = fake_api_start (TRUE);
+  g_autofree char *uri = g_strdup_printf ("ws://127.0.0.1:%u/v1/realtime", api->port);
+  Call *call = call_new (MULAW, MULAW, uri, NULL);
+  g_autoptr (GPtrArray) truncates = NULL;
+  g_autoptr (JsonParser) parser = NULL;
+  JsonObject *ev;
+
+  call_start_session (call);
+  fake_api_send (api, delta_event (MULAW, 600));
+  fake_api_send (api, delta_event (MULAW, 400));
+  fail_unless (call_feed_until (call, has_ten_marks, 3000), "marks: %u",
+      call_marks (call));
+  g_mutex_lock (&call->lock);
+  fail_unless_equals_uint64 (call->bytes, 8000);   /* 1 s of μ-law */
+  fail_unless (call->ts_continuous);
+  fail_unless_equals_int (call->marks->len, 10);
+  for (guint i = 0; i < 10; i++) {
+    g_autofree char *want = g_strdup_printf ("item_1:%u", (i + 1) * 100);
+    fail_unless_equals_string (call->marks->pdata[i], want);
+  }
+  g_mutex_unlock (&call->lock);
+
+  echo_mark (call, "item_1:400");
+  fake_api_send (api, g_strdup ("{\"type\":\"input_audio_buffer.speech_started\","
+          "\"event_id\":\"evt_s\",\"audio_start_ms\":1000,\"item_id\":\"item_2\"}"));
+  fail_unless (call_feed_until (call, has_flush, 2000), "no flush downstream");
+  g_usleep (100000);
+  truncates = fake_api_received (api, "conversation.item.truncate");
+  fail_unless_equals_int (truncates->len, 1);
+  ev = parse_object (truncates->pdata[0], &parser);
+  fail_unless_equals_string (json_object_get_string_member (ev, "item_id"), "item_1");
+  fail_unless_equals_int (json_object_get_int_member (ev, "audio_end_ms"), 400);
+  call_free (call);
+  fake_api_stop (api);
+}
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
 /* Function call                                                            */
 
 typedef struct {
@@ -1139,16 +1279,18 @@ GST_END_TEST;
 #define SECRET_KEY "sk-h6SECRETkey-7f3a9c21e0"
 
 static GString *debug_log;
-static GMutex debug_log_lock;
+static GRecMutex debug_log_lock;   /* formatting a message may log again */
 
 static void
 capture_log (GstDebugCategory *category, GstDebugLevel level, const gchar *file,
     const gchar *function, gint line, GObject *object, GstDebugMessage *message,
     gpointer data)
 {
-  g_mutex_lock (&debug_log_lock);
-  g_string_append_printf (debug_log, "%s\n", gst_debug_message_get (message));
-  g_mutex_unlock (&debug_log_lock);
+  const char *text = gst_debug_message_get (message);
+
+  g_rec_mutex_lock (&debug_log_lock);
+  g_string_append_printf (debug_log, "%s\n", text);
+  g_rec_mutex_unlock (&debug_log_lock);
 }
 
 static void
@@ -1175,14 +1317,17 @@ collect_bus (Call *call, GString *into)
 GST_START_TEST (test_api_key_never_logged)
 {
   Mock *good = mock_start ("--mode", "echo", "--api-key", SECRET_KEY);
-  Mock *bad = mock_start ("--api-key", "not-the-secret");
+  FakeApi *bad = fake_api_start (FALSE);
+  g_autofree char *denied = g_strdup_printf ("ws://127.0.0.1:%u/v1/denied", bad->port);
   g_autoptr (GString) bus = g_string_new (NULL);
   Call *call;
   GstMessage *msg;
 
   debug_log = g_string_new (NULL);
-  gst_debug_set_default_threshold (GST_LEVEL_MEMDUMP);
+  gst_debug_set_active (TRUE);
+  gst_debug_remove_log_function (gst_debug_log_default);
   gst_debug_add_log_function (capture_log, NULL, NULL);
+  gst_debug_set_threshold_from_string ("*:9", TRUE);
 
   call = call_new (MULAW, MULAW, good->url, "api-key", SECRET_KEY, NULL);
   call_play (call);
@@ -1191,7 +1336,7 @@ GST_START_TEST (test_api_key_never_logged)
   collect_bus (call, bus);
   call_free (call);
 
-  call = call_new (MULAW, MULAW, bad->url, "api-key", SECRET_KEY, NULL);
+  call = call_new (MULAW, MULAW, denied, "api-key", SECRET_KEY, NULL);
   call_play (call);
   call_feed_wave (call, "silence", 20, FALSE);
   msg = call_wait_error (call, 2000);
@@ -1200,17 +1345,19 @@ GST_START_TEST (test_api_key_never_logged)
   collect_bus (call, bus);
   call_free (call);
 
+  gst_debug_set_threshold_from_string ("*:2", TRUE);
   gst_debug_remove_log_function (capture_log);
-  gst_debug_set_default_threshold (GST_LEVEL_WARNING);
+  gst_debug_add_log_function (gst_debug_log_default, NULL, NULL);
   fail_unless (strstr (bus->str, "openai-realtime/session") != NULL,
       "the good session was not confirmed: %s", bus->str);
   fail_unless (strstr (bus->str, "HTTP 401") != NULL);
-  fail_unless (debug_log->len > 10000, "debug log not captured");
+  fail_unless (strstr (debug_log->str, "sending session.update") != NULL,
+      "the element's debug log was not captured");
   fail_unless (strstr (debug_log->str, SECRET_KEY) == NULL, "key in the debug log");
   fail_unless (strstr (bus->str, SECRET_KEY) == NULL, "key on the bus");
   g_string_free (debug_log, TRUE);
   mock_free (good);
-  mock_free (bad);
+  fake_api_stop (bad);
 }
 GST_END_TEST;
 
@@ -1332,6 +1479,7 @@ openairealtime_suite (void)
   tcase_add_test (tc, test_refused_is_open_read);
   tcase_add_test (tc, test_format_mismatch_is_stream_format_error);
   tcase_add_test (tc, test_http_401_is_not_authorized);
+  tcase_add_test (tc, test_scripted_output_marks_and_barge_in);
   tcase_add_test (tc, test_session_update_every_format_is_valid);
   tcase_add_test (tc, test_session_update_property_combinations_are_valid);
   tcase_add_test (tc, test_rejected_update_is_settings_error);
