@@ -705,7 +705,8 @@ send_json (GstOpenaiRealtime *self, char *json)
   g_main_context_invoke (self->context, send_job_run, job);
 }
 
-/* Run `func` on the network thread with a ref on self. */
+/* Run `func` on the network thread (at once when already on it: twiliosrc
+ * pushes from there), with a ref on self. */
 typedef void (*NetFunc) (GstOpenaiRealtime *self, gpointer arg);
 typedef struct {
   GstOpenaiRealtime *self;
@@ -731,8 +732,15 @@ static void
 run_on_net (GstOpenaiRealtime *self, NetFunc func, gpointer arg,
     GDestroyNotify free_arg)
 {
-  NetJob *job = g_new0 (NetJob, 1);
+  NetJob *job;
 
+  if (gtr_netloop_is_current ()) {
+    func (self, arg);
+    if (free_arg)
+      free_arg (arg);
+    return;
+  }
+  job = g_new0 (NetJob, 1);
   job->self = gst_object_ref (self);
   job->func = func;
   job->arg = arg;

@@ -1069,6 +1069,17 @@ echo_mark (Call *call, const char *name)
   gst_object_unref (pad);
 }
 
+static gboolean
+mark_heard (Call *call)
+{
+  g_autoptr (GstStructure) stats = NULL;
+  guint64 heard = 0;
+
+  g_object_get (call->rt, "stats", &stats, NULL);
+  gst_structure_get_uint64 (stats, "marks-heard", &heard);
+  return heard > 0;
+}
+
 GST_START_TEST (test_barge_in_truncates_at_heard_position)
 {
   Mock *mock = mock_start ("--mode", "tone");
@@ -1087,6 +1098,7 @@ GST_START_TEST (test_barge_in_truncates_at_heard_position)
   fail_unless (call_feed_until (call, has_mark_at_500, 5000), "no mark at 500 ms");
   mark = mark_named (call, ":500");
   echo_mark (call, mark);                    /* the caller heard 500 ms */
+  fail_unless (call_feed_until (call, mark_heard, 1000), "mark echo not counted");
   call_feed_wave (call, "sine", 600, TRUE);   /* and speaks over the agent */
   fail_unless (call_feed_until (call, has_flush, 3000), "no flush downstream");
 
@@ -1167,6 +1179,7 @@ GST_START_TEST (test_scripted_output_marks_and_barge_in)
   g_mutex_unlock (&call->lock);
 
   echo_mark (call, "item_1:400");
+  fail_unless (call_feed_until (call, mark_heard, 1000), "mark echo not counted");
   fake_api_send (api, g_strdup ("{\"type\":\"input_audio_buffer.speech_started\","
           "\"event_id\":\"evt_s\",\"audio_start_ms\":1000,\"item_id\":\"item_2\"}"));
   fail_unless (call_feed_until (call, has_flush, 2000), "no flush downstream");
