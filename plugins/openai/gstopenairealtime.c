@@ -207,6 +207,8 @@ struct _GstOpenaiRealtime {
   GtrAudioFormat in_format;
   GtrAudioFormat out_format;
   gboolean confirmed;
+  gboolean caller_present;     /* a buffer or the call event reached the sink pad */
+  gboolean greeted;            /* the greeting was asked for (network thread) */
   gboolean failed;             /* an error was posted: stop feeding */
   gboolean eos;                /* the API closed: EOS sent */
   GstAdapter *held;            /* caller audio before confirmation */
@@ -866,12 +868,26 @@ formats_match (GstOpenaiRealtime *self, const GtrRealtimeServerEvent *ev)
   return FALSE;
 }
 
+/* The agent speaks first — but only to someone: once the session is
+ * confirmed and the caller is on the line (the call event or caller audio
+ * reached the sink pad).  A standalone twiliosrc confirms the session long
+ * before Twilio connects; a greeting then would be spoken to no one, and
+ * its audio would reach twiliosink before the call it belongs to.
+ * Network thread. */
 static void
-send_greeting (GstOpenaiRealtime *self)
+maybe_greet (GstOpenaiRealtime *self, gpointer unused)
 {
   g_autofree char *greeting = NULL;
   g_autofree char *instructions = NULL;
+  gboolean ready;
 
+  g_mutex_lock (&self->lock);
+  ready = self->confirmed && !self->failed && self->caller_present && !self->greeted;
+  if (ready)
+    self->greeted = TRUE;
+  g_mutex_unlock (&self->lock);
+  if (!ready)
+    return;
   g_mutex_lock (&self->settings_lock);
   greeting = g_strdup (self->settings.greeting);
   g_mutex_unlock (&self->settings_lock);
@@ -880,6 +896,20 @@ send_greeting (GstOpenaiRealtime *self)
   instructions = g_strdup_printf ("Say exactly the following to the caller, "
       "word for word, and nothing else: \"%s\"", greeting);
   send_now (self, gtr_realtime_build_response_create (instructions, NULL));
+}
+
+/* Called from the streaming thread for each buffer and the call event. */
+static void
+note_caller_present (GstOpenaiRealtime *self)
+{
+  gboolean first;
+
+  g_mutex_lock (&self->lock);
+  first = !self->caller_present;
+  self->caller_present = TRUE;
+  g_mutex_unlock (&self->lock);
+  if (first)
+    run_on_net (self, maybe_greet, NULL, NULL);
 }
 
 static void
@@ -909,7 +939,7 @@ on_session_updated (GstOpenaiRealtime *self, GtrRealtimeServerEvent *ev)
           "input-format", G_TYPE_STRING, format_caps_desc (self->in_format),
           "output-format", G_TYPE_STRING, format_caps_desc (self->out_format),
           NULL));
-  send_greeting (self);
+  maybe_greet (self, NULL);
 }
 
 static void
@@ -1346,6 +1376,8 @@ reset_state (GstOpenaiRealtime *self)
   self->in_format = GTR_AUDIO_FORMAT_UNSET;
   self->out_format = GTR_AUDIO_FORMAT_UNSET;
   self->confirmed = FALSE;
+  self->caller_present = FALSE;
+  self->greeted = FALSE;
   self->failed = FALSE;
   self->eos = FALSE;
   self->held_warned = FALSE;
@@ -1465,6 +1497,7 @@ gst_openai_realtime_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
   GstFlowReturn ret = GST_FLOW_OK;
   gsize size = gst_buffer_get_size (buf);
 
+  note_caller_present (self);
   g_mutex_lock (&self->lock);
   if (self->failed) {
     ret = GST_FLOW_ERROR;
@@ -1676,8 +1709,10 @@ gst_openai_realtime_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
         handle_dtmf (self, s);
       break;
     case GST_EVENT_CUSTOM_DOWNSTREAM_STICKY:
-      if (s && gst_structure_has_name (s, GTR_EVENT_CALL))
+      if (s && gst_structure_has_name (s, GTR_EVENT_CALL)) {
         handle_call_event (self, s);
+        note_caller_present (self);
+      }
       break;
     default:
       break;

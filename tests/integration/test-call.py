@@ -1,0 +1,212 @@
+#!/usr/bin/python3
+"""End-to-end calls: twilio-call-sim → gst-launch-1.0 twiliosrc ! openairealtime
+! twiliosink → realtime-mock, every piece a separate process on 127.0.0.1,
+exactly as a user runs them.  What is asserted is what a caller and the API
+would observe: the bytes the caller heard (the sim's record), the sim's
+protocol summary, the API's event log, the bridge's exit code.
+
+Run by meson (tests/integration/meson.build) with the paths of the tools in
+the environment; `test-call.py NAME` runs one test.
+"""
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SIM = os.environ["GTR_TWILIO_CALL_SIM"]
+MOCK = os.environ["GTR_REALTIME_MOCK"]
+MULAW_SILENCE = (0xFF, 0x7F)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise AssertionError(f"bridge exited early with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def wav_data(path):
+    """The data chunk of a WAV file (the sim records μ-law WAV)."""
+    blob = open(path, "rb").read()
+    assert blob[:4] == b"RIFF" and blob[8:12] == b"WAVE", path
+    pos, fmt = 12, None
+    while pos + 8 <= len(blob):
+        cid, size = blob[pos:pos + 4], struct.unpack("<I", blob[pos + 4:pos + 8])[0]
+        body = blob[pos + 8:pos + 8 + size]
+        if cid == b"fmt ":
+            fmt = struct.unpack("<HHIIHH", body[:16])
+        elif cid == b"data":
+            return fmt, body
+        pos += 8 + size + (size & 1)
+    raise AssertionError(f"{path}: no data chunk")
+
+
+def make_mulaw_wav(path, segments):
+    """A μ-law 8 kHz WAV made by GStreamer: segments of ("tone", hz, ms) or ("silence", ms)."""
+    parts = []
+    for seg in segments:
+        if seg[0] == "tone":
+            parts.append(f"audiotestsrc wave=sine freq={seg[1]} volume=0.5 samplesperbuffer=80 num-buffers={seg[2] // 10}")
+        else:
+            parts.append(f"audiotestsrc wave=silence samplesperbuffer=80 num-buffers={seg[1] // 10}")
+    desc = " ".join(f"{p} ! audio/x-raw,rate=8000,channels=1,format=S16LE ! c.sink_{i}"
+                    for i, p in enumerate(parts))
+    subprocess.run(["gst-launch-1.0", "-q", "concat", "name=c", "!", "audioconvert", "!",
+                    "mulawenc", "!", "wavenc", "!", "filesink", f"location={path}"] + desc.split(),
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def speech_runs(data, min_gap=400 * 8):
+    """(start, end) byte ranges of non-silent audio, gaps shorter than min_gap merged."""
+    runs, start, last = [], None, None
+    for i, b in enumerate(data):
+        if b not in MULAW_SILENCE and (b & 0x7F) < 0x70:   # louder than a few LSB
+            if start is None:
+                start = i
+            elif i - last > min_gap:
+                runs.append((start, last + 1))
+                start = i
+            last = i
+    if start is not None:
+        runs.append((start, last + 1))
+    return runs
+
+
+class Call:
+    """One call: the mock, the bridge, the sim.  Files in a temp dir."""
+
+    def __init__(self, test, mock_args=(), element_props=(), sim_args=()):
+        self.dir = tempfile.mkdtemp(prefix="gtr-call-")
+        self.log = os.path.join(self.dir, "api.jsonl")
+        self.heard = os.path.join(self.dir, "heard.wav")
+        self.mock_err = open(os.path.join(self.dir, "mock.err"), "w")
+        self.mock = subprocess.Popen([MOCK, "--port", "0", "--log", self.log, *mock_args],
+                                     stdout=subprocess.PIPE, stderr=self.mock_err, text=True)
+        test.addCleanup(self.mock.kill)
+        line = self.mock.stdout.readline().strip()
+        test.assertTrue(line.startswith("realtime-mock listening on "), line)
+        api = line.rsplit(" ", 1)[1]
+        self.port = free_port()
+        self.bridge_log = open(os.path.join(self.dir, "bridge.log"), "w+")
+        self.bridge = subprocess.Popen(
+            ["gst-launch-1.0", "-m", "twiliosrc", "address=127.0.0.1", f"port={self.port}", "!",
+             "openairealtime", f"uri={api}/v1/realtime", "api-key=test-key", *element_props, "!",
+             "queue", "!", "twiliosink"],
+            stdout=self.bridge_log, stderr=subprocess.STDOUT)
+        test.addCleanup(self.bridge.kill)
+        wait_listening(self.port, self.bridge)
+        sim = subprocess.run([SIM, "--url", f"ws://127.0.0.1:{self.port}/media",
+                              "--record", self.heard, *sim_args],
+                             capture_output=True, text=True, timeout=120)
+        self.sim_rc = sim.returncode
+        self.sim_err = sim.stderr
+        self.summary = json.loads(sim.stdout.strip().splitlines()[-1])
+        try:
+            self.bridge_rc = self.bridge.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.bridge_rc = None
+        self.mock.terminate()
+        self.mock.wait(timeout=10)
+        self.mock.stdout.close()
+        self.mock_err.close()
+        self.bridge_log.seek(0)
+        self.bridge_out = self.bridge_log.read()
+        self.bridge_log.close()
+        self.events = [json.loads(l) for l in open(self.log) if l.strip()]
+
+    def api_events(self, direction, type_name):
+        return [e["event"] for e in self.events
+                if e.get("dir") == direction and e.get("event", {}).get("type") == type_name]
+
+    def describe(self):
+        return (f"files in {self.dir}\nsim rc={self.sim_rc} summary={self.summary}\nsim stderr:\n{self.sim_err[-2000:]}\n"
+                f"bridge rc={self.bridge_rc}, log:\n{self.bridge_out[-4000:]}")
+
+
+class TestCall(unittest.TestCase):
+
+    def assert_clean_call(self, call):
+        self.assertEqual(call.sim_rc, 0, call.describe())
+        self.assertEqual(call.summary["violations"], 0, call.describe())
+        self.assertEqual(call.bridge_rc, 0, call.describe())
+        self.assertEqual(call.api_events("out", "error"), [], call.describe())
+
+    def test_echo_two_turns(self):
+        """The caller hears its own words back after each turn, byte for byte, and nothing else."""
+        caller = os.path.join(tempfile.mkdtemp(), "caller.wav")
+        make_mulaw_wav(caller, [("silence", 600), ("tone", 500, 1200), ("silence", 2500),
+                                ("tone", 700, 800), ("silence", 2500)])
+        call = Call(self, mock_args=["--mode", "echo"], sim_args=["--wav", caller, "--linger", "1500"])
+        self.assert_clean_call(call)
+        _, sent = wav_data(caller)
+        fmt, heard = wav_data(call.heard)
+        self.assertEqual(fmt[0], 7, "the record is μ-law")           # WAVE_FORMAT_MULAW
+        turns = speech_runs(sent)
+        self.assertEqual(len(turns), 2, turns)
+        answers = speech_runs(heard)
+        self.assertEqual(len(answers), 2, f"heard {answers}, expected one answer per turn\n" + call.describe())
+        for (ts, te), (hs, he) in zip(turns, answers):
+            self.assertGreater(hs, te, "an answer comes after its turn")
+            words = sent[ts:te]
+            self.assertEqual(heard[hs:hs + len(words)], words,
+                             "the caller hears its own words back, byte for byte")
+            self.assertLessEqual(he - hs, len(words) + 8, "and nothing more")
+        # The API was configured from the caps: μ-law both ways, confirmed.
+        updates = call.api_events("in", "session.update")
+        self.assertTrue(updates)
+        audio = updates[0]["session"]["audio"]
+        self.assertEqual(audio["input"]["format"], {"type": "audio/pcmu"})
+        self.assertEqual(audio["output"]["format"], {"type": "audio/pcmu"})
+
+    def test_barge_in(self):
+        """Speaking over the agent: Twilio gets `clear`; the API gets a truncate within 100 ms of what was heard."""
+        caller = os.path.join(tempfile.mkdtemp(), "caller.wav")
+        # Turn 1: 3 s; the echo answer lasts 3 s; the caller cuts in ~1.2 s into it.
+        make_mulaw_wav(caller, [("silence", 500), ("tone", 500, 3000), ("silence", 1900),
+                                ("tone", 900, 600), ("silence", 3000)])
+        call = Call(self, mock_args=["--mode", "echo"], sim_args=["--wav", caller, "--linger", "1000"])
+        self.assert_clean_call(call)
+        self.assertGreaterEqual(call.summary["clears_received"], 1, call.describe())
+        heard_ms = call.summary["clears"][0]["heard_ms"]
+        self.assertGreater(heard_ms, 200, call.describe())
+        truncates = call.api_events("in", "conversation.item.truncate")
+        self.assertEqual(len(truncates), 1, call.describe())
+        self.assertLessEqual(abs(truncates[0]["audio_end_ms"] - heard_ms), 100,
+                             f"truncate at {truncates[0]['audio_end_ms']} ms, the caller heard {heard_ms} ms")
+        self.assertTrue(call.api_events("out", "conversation.item.truncated"), "the API accepted it")
+
+    def test_greeting_and_transcripts(self):
+        """The agent speaks first; transcripts of both sides reach the bus."""
+        call = Call(self, mock_args=["--mode", "echo", "--transcript", "where is my order"],
+                    element_props=['greeting="Hello, how can I help?"', "transcription-model=gpt-4o-transcribe"],
+                    sim_args=["--play", "silence:1500", "--play", "tone:500:1000", "--play", "silence:2500"])
+        self.assert_clean_call(call)
+        creates = call.api_events("in", "response.create")
+        self.assertTrue(creates and "Hello, how can I help?" in json.dumps(creates[0]), call.describe())
+        fmt, heard = wav_data(call.heard)
+        first = speech_runs(heard)
+        self.assertTrue(first and first[0][0] < 1500 * 8, "the greeting plays before the caller speaks")
+        self.assertIn("openai-realtime/transcript", call.bridge_out)
+        self.assertIn("where is my order", call.bridge_out)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1] + [f"TestCall.{n}" for n in sys.argv[1:]] if len(sys.argv) > 1 else None,
+                  verbosity=2)
