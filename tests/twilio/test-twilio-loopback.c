@@ -2,11 +2,14 @@
  * itself, byte for byte, in Twilio's exact envelopes; DTMF, marks and clear
  * round-trip.  Driven by a libsoup client, and by twilio-call-sim. */
 #include <gst/check/gstcheck.h>
+#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "gtr-events.h"
 #include "gtr-protocol.h"
 #include "twilio-test-client.h"
+
+#include <glib/gstdio.h>
 
 #define WAIT_MS 5000
 #define N_CHUNKS 50
@@ -248,6 +251,78 @@ GST_START_TEST (test_peer_closes_while_sending)
 }
 GST_END_TEST;
 
+static gint64
+summary_int (JsonObject *summary, const char *name)
+{
+  fail_unless (json_object_has_member (summary, name), "summary lacks %s", name);
+  return json_object_get_int_member (summary, name);
+}
+
+/* Driven by twilio-call-sim, the faithful Twilio: its strict validation
+ * finds no violation, the caller hears every frame back, DTMF reaches the
+ * bus, the call ends cleanly. */
+GST_START_TEST (test_call_sim_echo)
+{
+  const char *sim = g_getenv ("GTR_TWILIO_CALL_SIM");
+  char *dir = g_dir_make_tmp ("twilio-loopback-XXXXXX", NULL);
+  char *summary_path = g_build_filename (dir, "summary.json", NULL);
+  char *record_path = g_build_filename (dir, "heard.wav", NULL);
+  Loopback *lb;
+  char *url;
+  GSubprocess *proc;
+  GError *error = NULL;
+  GstMessage *msg;
+  JsonParser *parser;
+  JsonObject *summary;
+  gint64 sent, received;
+
+  /* meson builds the sim before this test and sets the variable. */
+  fail_unless (sim && g_file_test (sim, G_FILE_TEST_IS_EXECUTABLE),
+      "GTR_TWILIO_CALL_SIM (%s) is not an executable", sim);
+  lb = loopback_start ();
+  url = g_strdup_printf ("ws://127.0.0.1:%u/media", lb->port);
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, sim,
+      "--url", url, "--play", "tone:440:1000", "--dtmf", "5@300",
+      "--linger", "500", "--record", record_path, "--summary", summary_path, NULL);
+  fail_unless (proc != NULL, "%s", error ? error->message : "");
+
+  msg = test_client_wait_message (NULL, lb->bus, GST_MESSAGE_ELEMENT, GTR_MESSAGE_DTMF, 10000);
+  fail_unless (msg != NULL, "no twilio/dtmf from the sim's key press");
+  g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure (msg), "digit"), ==, "5");
+  gst_message_unref (msg);
+  msg = test_client_wait_message (NULL, lb->bus, GST_MESSAGE_EOS | GST_MESSAGE_ERROR, NULL, 10000);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  fail_unless (g_subprocess_wait_check (proc, NULL, &error),
+      "twilio-call-sim failed: %s", error ? error->message : "");
+
+  parser = json_parser_new ();
+  fail_unless (json_parser_load_from_file (parser, summary_path, NULL));
+  summary = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpint (summary_int (summary, "violations"), ==, 0);
+  sent = summary_int (summary, "media_sent");
+  received = summary_int (summary, "media_received");
+  /* Every frame comes back but, at most, the one in flight when the sim
+   * sent stop and stopped listening. */
+  g_assert_cmpint (sent, >=, 50);
+  g_assert_cmpint (received, >=, sent - 1);
+  g_assert_cmpint (received, <=, sent);
+  g_assert_cmpint (summary_int (summary, "bytes_received"), ==, received * 160);
+  g_assert_cmpint (sink_stat (lb, "media"), >=, received);
+
+  g_object_unref (parser);
+  g_object_unref (proc);
+  loopback_free (lb);
+  g_unlink (summary_path);
+  g_unlink (record_path);
+  g_rmdir (dir);
+  g_free (summary_path);
+  g_free (record_path);
+  g_free (dir);
+  g_free (url);
+}
+GST_END_TEST;
+
 static Suite *
 loopback_suite (void)
 {
@@ -257,6 +332,7 @@ loopback_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_echo_marks_dtmf_clear);
   tcase_add_test (tc, test_peer_closes_while_sending);
+  tcase_add_test (tc, test_call_sim_echo);
   return s;
 }
 
