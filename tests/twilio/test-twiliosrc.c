@@ -10,6 +10,8 @@
 
 #define TWILIO_CAPS "audio/x-mulaw, rate=(int)8000, channels=(int)1"
 #define WAIT_MS 5000
+#define TOKEN "s3cr3t-auth-token-0123456789abcdef"
+#define PUBLIC_URL "wss://bridge.example.com/media"
 
 /* One twiliosrc listening on a free port, in a harness, with a bus, and a
  * record of what crossed its src pad in order ("buffer" or the event's
@@ -542,10 +544,56 @@ GST_START_TEST (test_after_stop_ignored)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_huge_frame_ends_call)
+{
+  SrcCall *call = src_call_started ();
+  gsize len = 16 * 64 * 1024 + 1;
+  char *huge = g_malloc (len + 1);
+  GstEvent *event;
+  GstMessage *msg;
+
+  /* Beyond 16 × max-message-size libsoup refuses the frame and closes. */
+  memset (huge, ' ', len);
+  huge[len] = '\0';
+  test_client_send_take (call->client, huge);
+  event = pull_event (call, "eos");
+  fail_unless (event != NULL, "no EOS after a huge frame");
+  gst_event_unref (event);
+  msg = wait_element_message (call, GTR_MESSAGE_STOP);
+  fail_unless (msg != NULL);
+  g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure (msg), "reason"), ==, "closed");
+  gst_message_unref (msg);
+  src_call_free (call);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_token_without_url_fails)
+{
+  GstElement *src = gst_element_factory_make ("twiliosrc", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *error = NULL;
+
+  gst_element_set_bus (src, bus);
+  g_object_set (src, "port", 0, "auth-token", TOKEN, NULL);
+  g_assert_cmpint (gst_element_set_state (src, GST_STATE_READY), ==,
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &error, NULL);
+  g_assert_true (g_error_matches (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS));
+  g_assert_null (strstr (error->message, TOKEN));
+  g_error_free (error);
+  gst_message_unref (msg);
+  gst_element_set_state (src, GST_STATE_NULL);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  gst_object_unref (src);
+}
+GST_END_TEST;
+
 /* ---- Handshake signature ---- */
 
-#define TOKEN "s3cr3t-auth-token-0123456789abcdef"
-#define PUBLIC_URL "wss://bridge.example.com/media"
 
 typedef struct {
   GMutex lock;
@@ -690,6 +738,8 @@ twiliosrc_suite (void)
   tcase_add_test (tc, test_wrong_media_format);
   tcase_add_loop_test (tc, test_bad_input, 0, G_N_ELEMENTS (bad_inputs));
   tcase_add_test (tc, test_after_stop_ignored);
+  tcase_add_test (tc, test_huge_frame_ends_call);
+  tcase_add_test (tc, test_token_without_url_fails);
   tcase_add_test (tc, test_signature);
   tcase_add_test (tc, test_embedded_connection);
   return s;
