@@ -1,0 +1,44 @@
+/* realtime-mock: one Realtime session on one WebSocket.
+ *
+ * A session lives on the main loop's thread, owns its socket, and frees
+ * itself when the socket closes.  Sessions share nothing but the read-only
+ * MockConfig and the log.
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  MOCK_MODE_ECHO,   /* the caller's own audio of the turn, back */
+  MOCK_MODE_TONE,   /* a 440 Hz tone as long as the turn */
+  MOCK_MODE_FILE,   /* a WAV file */
+} MockMode;
+
+typedef struct {
+  MockMode mode;
+  GBytes *file_audio;            /* --file, as S16LE mono 24 kHz */
+  char *file_name;
+  gboolean reject_sessions;
+  guint close_after_ms;
+  guint session_max_ms;
+  guint first_delta_delay_ms;
+  gboolean malformed_frames;
+  guint function_call_turn;      /* 0: none */
+  char *function_name;
+  char *function_args;
+  char *transcript;              /* NULL: "caller turn N" */
+} MockConfig;
+
+typedef struct _MockSession MockSession;
+
+/* Starts a session on an accepted WebSocket: sends session.created (or,
+ * for a beta client, the beta_api_shape_disabled error and close 4000). */
+MockSession *mock_session_start (const MockConfig *config, SoupWebsocketConnection *ws,
+    const char *model, gboolean beta_client);
+
+/* Sessions alive right now (for a clean exit). */
+guint mock_session_count (void);
+
+G_END_DECLS
