@@ -72,7 +72,8 @@ decoder_description (GtrAudioFormat format)
 {
   const char *dec = format == GTR_AUDIO_FORMAT_PCMU ? "mulawdec ! "
       : format == GTR_AUDIO_FORMAT_PCMA ? "alawdec ! " : "";
-  return g_strdup_printf ("%saudioconvert ! " S16_CAPS, dec);
+  /* A caps filter at the end of a bin needs an element: capsfilter. */
+  return g_strdup_printf ("%saudioconvert ! capsfilter caps=\"" S16_CAPS "\"", dec);
 }
 
 static char *
@@ -80,7 +81,7 @@ encoder_description (GtrAudioFormat format)
 {
   const char *enc = format == GTR_AUDIO_FORMAT_PCMU ? " ! mulawenc"
       : format == GTR_AUDIO_FORMAT_PCMA ? " ! alawenc" : "";
-  return g_strdup_printf ("audioconvert ! audioresample ! " S16_CAPS ",rate=%u%s",
+  return g_strdup_printf ("audioconvert ! audioresample ! capsfilter caps=\"" S16_CAPS ",rate=%u\"%s",
       mock_audio_format_rate (format), enc);
 }
 
