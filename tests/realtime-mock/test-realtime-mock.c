@@ -3,6 +3,7 @@
  * to it, and every mock's event log is checked against the strict official
  * schema (GTR_VALIDATE_EVENT) when the mock stops. */
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <gst/gst.h>
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
@@ -17,6 +18,7 @@
 
 typedef struct {
   GSubprocess *proc;
+  gboolean tls;
   guint port;
   char *dir;
   char *log_path;
@@ -51,7 +53,8 @@ mock_start (const char *first_arg, ...)
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (m->proc));
   line = g_data_input_stream_read_line (out, NULL, NULL, &error);
   g_assert_no_error (error);
-  g_assert_true (g_str_has_prefix (line, "realtime-mock listening on ws://127.0.0.1:"));
+  m->tls = g_str_has_prefix (line, "realtime-mock listening on wss://127.0.0.1:");
+  g_assert_true (m->tls || g_str_has_prefix (line, "realtime-mock listening on ws://127.0.0.1:"));
   m->port = atoi (strrchr (line, ':') + 1);
   g_assert_cmpuint (m->port, >, 0);
   return m;
@@ -127,10 +130,16 @@ mock_stop (Mock *m)
   g_assert_no_error (error);
   g_assert_true (g_subprocess_get_if_exited (m->proc));
   g_assert_cmpint (g_subprocess_get_exit_status (m->proc), ==, 0);
-  validate_log (m);
+  validate_log (m);   /* aborts on failure: the logs stay on disk to look at */
+  for (guint i = 0; i < 3; i++) {
+    const char *names[] = { "events.jsonl", "server.jsonl", "client.jsonl" };
+    g_autofree char *path = g_build_filename (m->dir, names[i], NULL);
+    g_unlink (path);
+  }
+  g_rmdir (m->dir);
   g_object_unref (m->proc);
   g_free (m->log_path);
-  g_free (m->dir);   /* left on disk: the logs help when a test fails */
+  g_free (m->dir);
   g_free (m);
 }
 
@@ -192,9 +201,15 @@ static Client *
 client_connect_full (Mock *m, const char *path, const char *header, const char *header2)
 {
   Client *c = g_new0 (Client, 1);
-  g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%u%s", m->port, path);
+  g_autofree char *url = g_strdup_printf ("%s://127.0.0.1:%u%s", m->tls ? "wss" : "ws", m->port, path);
 
   c->session = soup_session_new ();
+  if (m->tls) {   /* trust the test CA only */
+    g_autofree char *ca = g_build_filename (g_getenv ("GTR_TESTS_DATA"), "tls", "ca.pem", NULL);
+    g_autoptr (GTlsDatabase) db = g_tls_file_database_new (ca, NULL);
+    g_assert_nonnull (db);
+    soup_session_set_tls_database (c->session, db);
+  }
   c->events = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   c->msg = soup_message_new ("GET", url);
   for (const char *h = header; h; h = (h == header ? header2 : NULL)) {
@@ -822,6 +837,23 @@ test_close_faults (void)
 }
 
 static void
+test_wss (void)
+{
+  g_autofree char *cert = g_build_filename (g_getenv ("GTR_TESTS_DATA"), "tls", "server.pem", NULL);
+  g_autofree char *key = g_build_filename (g_getenv ("GTR_TESTS_DATA"), "tls", "server.key", NULL);
+  Mock *m = mock_start ("--tls-cert", cert, "--tls-key", key, "--api-key", "other-key", NULL);
+  Client *c;
+
+  g_assert_true (m->tls);
+  g_assert_cmpuint (http_status_of (m, "/v1/realtime", "Authorization: Bearer test-key"), ==, 401);
+  c = client_connect_full (m, "/v1/realtime?model=gpt-realtime", "Authorization: Bearer other-key", NULL);
+  g_assert_no_error (c->error);
+  client_wait (c, "session.created");
+  client_free (c);
+  mock_stop (m);
+}
+
+static void
 test_malformed_frames (void)
 {
   Mock *m = mock_start ("--malformed-frames", NULL);
@@ -866,5 +898,6 @@ main (int argc, char **argv)
   g_test_add_func ("/realtime-mock/sessions-independent", test_sessions_independent);
   g_test_add_func ("/realtime-mock/close-faults", test_close_faults);
   g_test_add_func ("/realtime-mock/malformed-frames", test_malformed_frames);
+  g_test_add_func ("/realtime-mock/wss", test_wss);
   return g_test_run ();
 }
