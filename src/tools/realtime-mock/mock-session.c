@@ -293,6 +293,13 @@ content_part (const char *type, const char *transcript)
   return part;
 }
 
+/* S16 mono: 2 bytes a sample, so bytes × 500 / rate is milliseconds. */
+static guint64
+last_turn_ms (MockSession *s)
+{
+  return s->last_turn ? g_bytes_get_size (s->last_turn) * 500 / s->last_turn_rate : 0;
+}
+
 static char *
 caller_transcript (MockSession *s)
 {
@@ -465,6 +472,18 @@ send_content_part (MockSession *s, MockResponse *r, const char *type, const char
   send_event (s, event);
 }
 
+static JsonObject *
+call_event (const char *type, const char *response_id, const char *item_id, const char *call_id)
+{
+  JsonObject *event = event_new (type);
+
+  json_object_set_string_member (event, "response_id", response_id);
+  json_object_set_string_member (event, "item_id", item_id);
+  json_object_set_int_member (event, "output_index", 0);
+  json_object_set_string_member (event, "call_id", call_id);
+  return event;
+}
+
 static void
 function_call_response (MockSession *s, const char *response_id)
 {
@@ -480,18 +499,10 @@ function_call_response (MockSession *s, const char *response_id)
   send_output_item (s, "response.output_item.added", response_id, item);
   send_item_event (s, "conversation.item.added", item, s->last_item_id);
 
-  event = event_new ("response.function_call_arguments.delta");
-  json_object_set_string_member (event, "response_id", response_id);
-  json_object_set_string_member (event, "item_id", item_id);
-  json_object_set_int_member (event, "output_index", 0);
-  json_object_set_string_member (event, "call_id", call_id);
+  event = call_event ("response.function_call_arguments.delta", response_id, item_id, call_id);
   json_object_set_string_member (event, "delta", args);
   send_event (s, event);
-  event = event_new ("response.function_call_arguments.done");
-  json_object_set_string_member (event, "response_id", response_id);
-  json_object_set_string_member (event, "item_id", item_id);
-  json_object_set_int_member (event, "output_index", 0);
-  json_object_set_string_member (event, "call_id", call_id);
+  event = call_event ("response.function_call_arguments.done", response_id, item_id, call_id);
   json_object_set_string_member (event, "name", s->config->function_name);
   json_object_set_string_member (event, "arguments", args);
   send_event (s, event);
@@ -504,7 +515,7 @@ function_call_response (MockSession *s, const char *response_id)
   g_free (s->last_item_id);
   s->last_item_id = g_strdup (item_id);
   send_response_done (s, response_id, item, "completed", NULL,
-      usage_object (s->last_turn ? g_bytes_get_size (s->last_turn) * 500 / s->last_turn_rate : 0,
+      usage_object (last_turn_ms (s),
           0, strlen (args)));
 }
 
@@ -512,7 +523,7 @@ function_call_response (MockSession *s, const char *response_id)
 static GBytes *
 response_source (MockSession *s, guint *rate, GError **error)
 {
-  guint64 turn_ms = s->last_turn ? g_bytes_get_size (s->last_turn) * 500 / s->last_turn_rate : 0;
+  guint64 turn_ms = last_turn_ms (s);
 
   *rate = 24000;
   switch (s->config->mode) {
@@ -632,7 +643,7 @@ audio_response (MockSession *s, const char *response_id, const char *instruction
   }
   r->transcript = response_transcript (s, instructions);
   r->words = g_strsplit (r->transcript, " ", -1);
-  r->input_ms = s->last_turn ? g_bytes_get_size (s->last_turn) * 500 / s->last_turn_rate : 0;
+  r->input_ms = last_turn_ms (s);
   s->response = r;
 
   item = item_new (r->item_id, "message", "assistant", "in_progress");
@@ -878,19 +889,29 @@ on_item_create (MockSession *s, JsonObject *event)
   append_item (s, item, FALSE);
 }
 
+/* The item, or NULL after answering the error the API gives. */
+static MockItem *
+find_item (MockSession *s, const char *item_id, const char *client_event_id)
+{
+  MockItem *item = g_hash_table_lookup (s->items, item_id);
+
+  if (!item) {
+    g_autofree char *msg = g_strdup_printf ("Conversation item '%s' not found.", item_id);
+    send_error (s, "invalid_value", msg, "item_id", client_event_id);
+  }
+  return item;
+}
+
 static void
 on_truncate (MockSession *s, JsonObject *event, const char *client_event_id)
 {
   const char *item_id = json_object_get_string_member (event, "item_id");
   gint64 end_ms = json_object_get_int_member (event, "audio_end_ms");
-  MockItem *item = g_hash_table_lookup (s->items, item_id);
+  MockItem *item = find_item (s, item_id, client_event_id);
   JsonObject *reply;
 
-  if (!item) {
-    g_autofree char *msg = g_strdup_printf ("Conversation item '%s' not found.", item_id);
-    send_error (s, "invalid_value", msg, "item_id", client_event_id);
+  if (!item)
     return;
-  }
   if (!item->assistant_audio) {
     send_error (s, "unsupported_content_type", "Only model output audio messages can be truncated",
         "item_id", client_event_id);
@@ -914,14 +935,11 @@ static void
 on_item_lookup (MockSession *s, JsonObject *event, const char *type, const char *client_event_id)
 {
   const char *item_id = json_object_get_string_member (event, "item_id");
-  MockItem *item = g_hash_table_lookup (s->items, item_id);
+  MockItem *item = find_item (s, item_id, client_event_id);
   JsonObject *reply;
 
-  if (!item) {
-    g_autofree char *msg = g_strdup_printf ("Conversation item '%s' not found.", item_id);
-    send_error (s, "invalid_value", msg, "item_id", client_event_id);
+  if (!item)
     return;
-  }
   if (g_str_equal (type, "conversation.item.retrieve")) {
     reply = event_new ("conversation.item.retrieved");
     json_object_set_object_member (reply, "item", json_object_ref (item->json));
