@@ -185,6 +185,8 @@ load_mode (Options *opts, GError **error)
     return FALSE;
   }
   opts->config.file_audio = mock_audio_load_wav (opts->config.file_name, error);
+  if (!opts->config.file_audio)
+    g_prefix_error (error, "--file %s: ", opts->config.file_name);
   return opts->config.file_audio != NULL;
 }
 
