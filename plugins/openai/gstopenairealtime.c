@@ -202,6 +202,8 @@ struct _GstOpenaiRealtime {
   Settings settings;
 
   GMutex lock;
+  GCond connect_done;          /* signalled when a connect attempt has finished */
+  gboolean connecting;         /* a websocket_connect_async is in flight */
   /* shared per-run state (lock) */
   Stats stats;
   GtrAudioFormat in_format;
@@ -1010,7 +1012,11 @@ static void
 on_speech_started (GstOpenaiRealtime *self)
 {
   gboolean interrupt_response;
-  gboolean unplayed = self->item_id && self->heard_ms < item_sent_ms (self);
+  /* The caller cuts in while the agent's item is still unheard, or while
+   * its response is still being generated (everything sent so far may have
+   * been heard, but the API holds more of the item than that). */
+  gboolean interrupted = self->item_id
+      && (self->heard_ms < item_sent_ms (self) || self->response_active);
 
   g_mutex_lock (&self->settings_lock);
   interrupt_response = self->settings.interrupt_response;
@@ -1023,7 +1029,7 @@ on_speech_started (GstOpenaiRealtime *self)
     g_hash_table_add (self->cancelled, g_strdup (self->response_id));
     self->response_active = FALSE;
   }
-  if (!unplayed)
+  if (!interrupted)
     return;
 
   {
@@ -1211,6 +1217,16 @@ on_accept_certificate (SoupMessage *msg, GTlsCertificate *cert,
 }
 
 static void
+connect_finished (GstOpenaiRealtime *self)
+{
+  g_mutex_lock (&self->lock);
+  self->connecting = FALSE;
+  g_cond_broadcast (&self->connect_done);
+  g_mutex_unlock (&self->lock);
+  gst_object_unref (self);
+}
+
+static void
 on_connected (GObject *source, GAsyncResult *res, gpointer data)
 {
   GstOpenaiRealtime *self = data;
@@ -1222,13 +1238,13 @@ on_connected (GObject *source, GAsyncResult *res, gpointer data)
     if (!g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
       post_handshake_error (self, err, self->handshake ?
           soup_message_get_status (self->handshake) : 0);
-    gst_object_unref (self);
+    connect_finished (self);
     return;
   }
   if (g_cancellable_is_cancelled (self->cancellable) || self->conn) {
     soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
     g_object_unref (conn);
-    gst_object_unref (self);
+    connect_finished (self);
     return;
   }
   GST_INFO_OBJECT (self, "connected to %s", self->endpoint);
@@ -1239,7 +1255,7 @@ on_connected (GObject *source, GAsyncResult *res, gpointer data)
   g_signal_connect (conn, "closed", G_CALLBACK (on_ws_closed), self);
   g_signal_connect (conn, "error", G_CALLBACK (on_ws_error), self);
   maybe_send_session_update (self, NULL);
-  gst_object_unref (self);
+  connect_finished (self);
 }
 
 /* The URI with model= added (an existing query is kept). */
@@ -1334,6 +1350,9 @@ start_connect (gpointer data)
   self->cancellable = g_cancellable_new ();
   self->session = soup_session_new ();
   GST_INFO_OBJECT (self, "connecting to %s (model %s)", self->endpoint, args->model);
+  g_mutex_lock (&self->lock);
+  self->connecting = TRUE;
+  g_mutex_unlock (&self->lock);
   soup_session_websocket_connect_async (self->session, self->handshake, NULL,
       NULL, G_PRIORITY_DEFAULT, self->cancellable, on_connected,
       gst_object_ref (self));
@@ -1432,6 +1451,18 @@ start_session (GstOpenaiRealtime *self)
   return args.ok;
 }
 
+/* A cancelled connect still calls back, holding a ref: wait for it, so
+ * that READY means no network activity and no ref left on the element. */
+static void
+wait_connect_finished (GstOpenaiRealtime *self)
+{
+  g_return_if_fail (!gtr_netloop_is_current ());
+  g_mutex_lock (&self->lock);
+  while (self->connecting)
+    g_cond_wait (&self->connect_done, &self->lock);
+  g_mutex_unlock (&self->lock);
+}
+
 static gboolean
 set_playing (gpointer data)
 {
@@ -1478,6 +1509,7 @@ gst_openai_realtime_change_state (GstElement *element, GstStateChange transition
     case GST_STATE_CHANGE_PAUSED_TO_READY:
       g_atomic_int_set (&self->playing, FALSE);
       gtr_netloop_run_sync (stop_connection, self);
+      wait_connect_finished (self);
       break;
     default:
       break;
@@ -1986,6 +2018,7 @@ gst_openai_realtime_finalize (GObject *object)
   g_main_context_unref (self->context);
   g_mutex_clear (&self->settings_lock);
   g_mutex_clear (&self->lock);
+  g_cond_clear (&self->connect_done);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -2187,6 +2220,7 @@ gst_openai_realtime_init (GstOpenaiRealtime *self)
 
   g_mutex_init (&self->settings_lock);
   g_mutex_init (&self->lock);
+  g_cond_init (&self->connect_done);
   s->uri = g_strdup (DEFAULT_URI);
   s->model = g_strdup (DEFAULT_MODEL);
   s->voice = DEFAULT_VOICE;
