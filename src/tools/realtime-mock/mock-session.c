@@ -540,11 +540,20 @@ response_source (MockSession *s, guint *rate, GError **error)
   return g_bytes_ref (s->last_turn);
 }
 
+/* What a model told to say something says: per-response instructions that
+ * quote a text ("Say exactly …: \"Hello\"") give that text, otherwise the
+ * instructions themselves stand for the answer. */
 static char *
 response_transcript (MockSession *s, const char *instructions)
 {
-  if (instructions && *instructions)
+  if (instructions && *instructions) {
+    const char *open = strchr (instructions, '"');
+    const char *close = open ? strrchr (instructions, '"') : NULL;
+
+    if (close && close > open + 1)
+      return g_strndup (open + 1, close - open - 1);
     return g_strdup (instructions);
+  }
   switch (s->config->mode) {
     case MOCK_MODE_FILE: return g_strdup_printf ("(the audio of %s)", s->config->file_name);
     case MOCK_MODE_TONE: return g_strdup ("(a 440 Hz tone)");
