@@ -9,8 +9,11 @@
 # twiliosrc serves that one call and ends with EOS when it ends; the agent
 # greets the caller and answers in μ-law 8 kHz, which twiliosink plays back.
 #
-# Environment: OPENAI_API_KEY (required), PORT (8080), INSTRUCTIONS, GREETING,
-# VOICE (marin), MODEL (gpt-realtime).  The key is read by openairealtime from
+# Environment: OPENAI_API_KEY (required), PORT (8080), ADDRESS (127.0.0.1: a
+# tunnel on this machine; 0.0.0.0 to take connections from elsewhere),
+# INSTRUCTIONS, GREETING, VOICE (marin), MODEL (gpt-realtime), URI (the API;
+# e.g. ws://127.0.0.1:PORT/v1/realtime for realtime-mock with
+# OPENAI_API_KEY=test-key, as tests/integration does).  The key is read by openairealtime from
 # OPENAI_API_KEY, so it never appears on a command line.  See
 # docs/openairealtime.md.
 set -eu
@@ -29,8 +32,9 @@ if [ -z "${GST_PLUGIN_PATH:-}" ] && [ -d "$here/build/plugins" ]; then
 fi
 
 exec gst-launch-1.0 -e \
-  twiliosrc port="${PORT:-8080}" ! \
+  twiliosrc address="${ADDRESS:-127.0.0.1}" port="${PORT:-8080}" ! \
   openairealtime \
+    uri="${URI:-wss://api.openai.com/v1/realtime}" \
     model="${MODEL:-gpt-realtime}" \
     voice="${VOICE:-marin}" \
     instructions="${INSTRUCTIONS:-You are a friendly, concise phone assistant. Keep answers short.}" \

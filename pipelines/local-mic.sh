@@ -12,7 +12,9 @@
 #
 # Environment: OPENAI_API_KEY (required), INSTRUCTIONS, GREETING, VOICE,
 # MODEL, URI (e.g. ws://127.0.0.1:PORT/v1/realtime for realtime-mock, with
-# OPENAI_API_KEY=test-key).
+# OPENAI_API_KEY=test-key), MIC and SPEAKER (the source and sink elements:
+# autoaudiosrc / autoaudiosink; tests/integration uses a live test tone and
+# a fakesink).
 set -eu
 
 if [ -z "${OPENAI_API_KEY:-}" ]; then
@@ -27,7 +29,7 @@ if [ -z "${GST_PLUGIN_PATH:-}" ] && [ -d "$here/build/plugins" ]; then
 fi
 
 exec gst-launch-1.0 -e \
-  autoaudiosrc ! audioconvert ! audioresample ! \
+  ${MIC:-autoaudiosrc} ! audioconvert ! audioresample ! \
   openairealtime \
     uri="${URI:-wss://api.openai.com/v1/realtime}" \
     model="${MODEL:-gpt-realtime}" \
@@ -36,4 +38,4 @@ exec gst-launch-1.0 -e \
     instructions="${INSTRUCTIONS:-You are a helpful voice assistant. Keep answers short.}" \
     greeting="${GREETING:-Hi! What would you like to talk about?}" ! \
   queue max-size-time=0 max-size-buffers=0 max-size-bytes=0 ! \
-  audioconvert ! audioresample ! autoaudiosink
+  audioconvert ! audioresample ! ${SPEAKER:-autoaudiosink}

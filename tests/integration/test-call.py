@@ -9,6 +9,7 @@ Run by meson (tests/integration/meson.build) with the paths of the tools in
 the environment; `test-call.py NAME` runs one test.
 """
 import json
+import re
 import os
 import socket
 import struct
@@ -18,6 +19,7 @@ import tempfile
 import time
 import unittest
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SIM = os.environ["GTR_TWILIO_CALL_SIM"]
 MOCK = os.environ["GTR_REALTIME_MOCK"]
 MULAW_SILENCE = (0xFF, 0x7F)
@@ -89,10 +91,21 @@ def speech_runs(data, min_gap=400 * 8):
     return runs
 
 
+def without_underruns(heard):
+    """What played, less the 20 ms frames of silence the sim records when
+    Twilio's playback buffer ran dry (an echo arriving at exactly real time
+    underruns now and then, as it would on a phone): whole 160-byte runs of
+    μ-law silence."""
+    return re.sub(rb"(\xff{160})+", b"", heard)
+
+
 class Call:
     """One call: the mock, the bridge, the sim.  Files in a temp dir."""
 
-    def __init__(self, test, mock_args=(), element_props=(), sim_args=()):
+    def __init__(self, test, mock_args=(), element_props=(), sim_args=(), bridge=None):
+        """`bridge(api, port)` gives the bridge's argv, or (argv, extra
+        environment) (default: the gst-launch line below with
+        `element_props` on openairealtime)."""
         self.dir = tempfile.mkdtemp(prefix="gtr-call-")
         self.log = os.path.join(self.dir, "api.jsonl")
         self.heard = os.path.join(self.dir, "heard.wav")
@@ -105,11 +118,15 @@ class Call:
         api = line.rsplit(" ", 1)[1]
         self.port = free_port()
         self.bridge_log = open(os.path.join(self.dir, "bridge.log"), "w+")
-        self.bridge = subprocess.Popen(
-            ["gst-launch-1.0", "-m", "twiliosrc", "address=127.0.0.1", f"port={self.port}", "!",
-             "openairealtime", f"uri={api}/v1/realtime", "api-key=test-key", *element_props, "!",
-             "queue", "!", "twiliosink"],
-            stdout=self.bridge_log, stderr=subprocess.STDOUT)
+        if bridge is None:
+            bridge = lambda api, port: [
+                "gst-launch-1.0", "-m", "twiliosrc", "address=127.0.0.1", f"port={port}", "!",
+                "openairealtime", f"uri={api}/v1/realtime", "api-key=test-key", *element_props, "!",
+                "queue", "!", "twiliosink"]
+        argv = bridge(api, self.port)
+        argv, env = argv if isinstance(argv, tuple) else (argv, {})
+        self.bridge = subprocess.Popen(argv, stdout=self.bridge_log, stderr=subprocess.STDOUT,
+                                       env={**os.environ, **env})
         test.addCleanup(self.bridge.kill)
         wait_listening(self.port, self.bridge)
         sim = subprocess.run([SIM, "--url", f"ws://127.0.0.1:{self.port}/media",
@@ -210,6 +227,67 @@ class TestCall(unittest.TestCase):
                         "\n".join(transcripts))
         self.assertTrue(any("role=(string)assistant" in l and "Hello, how can I help?" in l for l in transcripts),
                         "\n".join(transcripts))
+
+    def test_twilio_loopback(self):
+        """twiliosrc ! queue ! twiliosink alone: the caller hears its own audio, byte for byte."""
+        caller = os.path.join(tempfile.mkdtemp(), "caller.wav")
+        make_mulaw_wav(caller, [("silence", 300), ("tone", 600, 1000), ("silence", 300)])
+        call = Call(self, sim_args=["--wav", caller, "--linger", "3000"],
+                    bridge=lambda api, port: ["gst-launch-1.0", "twiliosrc", "address=127.0.0.1",
+                                              f"port={port}", "!", "queue", "!", "twiliosink"])
+        self.assertEqual((call.sim_rc, call.summary["violations"], call.bridge_rc), (0, 0, 0), call.describe())
+        _, sent = wav_data(caller)
+        _, heard = wav_data(call.heard)
+        (ts, te), = speech_runs(sent)
+        self.assertIn(sent[ts:te], without_underruns(heard), "the caller's audio comes back, byte for byte")
+
+    def test_dtmf_to_text(self):
+        """A key press reaches the agent as a user text item (dtmf-to-text=true)."""
+        call = Call(self, mock_args=["--mode", "echo"], element_props=["dtmf-to-text=true"],
+                    sim_args=["--play", "silence:1500", "--dtmf", "5@500", "--linger", "1000"])
+        self.assert_clean_call(call)
+        items = [json.dumps(e) for e in call.api_events("in", "conversation.item.create")]
+        self.assertTrue(any("pressed 5" in i for i in items), items)
+        self.assertIn("twilio/dtmf", call.bridge_out)
+
+    def test_pipelines_bridge_sh(self):
+        """pipelines/bridge.sh, as written, bridges a call (the API pointed at realtime-mock)."""
+        def bridge(api, port):
+            return (["sh", os.path.join(ROOT, "pipelines", "bridge.sh")],
+                    {"PORT": str(port), "URI": f"{api}/v1/realtime", "OPENAI_API_KEY": "test-key",
+                     # the plugins under test, not whatever ./build holds
+                     "GST_PLUGIN_PATH": os.environ["GST_PLUGIN_PATH_1_0"]})
+        call = Call(self, mock_args=["--mode", "echo"], bridge=bridge,
+                    sim_args=["--play", "silence:1000", "--play", "tone:500:1000", "--play", "silence:2500"])
+        self.assert_clean_call(call)
+        self.assertGreater(call.summary["played_ms"], 1000, call.describe())
+
+
+    def test_pipelines_local_mic_sh(self):
+        """pipelines/local-mic.sh, as written, negotiates the PCM path and hears the agent
+        (a live test tone for the microphone, a fakesink for the speakers, realtime-mock for the API)."""
+        log = os.path.join(tempfile.mkdtemp(), "api.jsonl")
+        mock = subprocess.Popen([MOCK, "--port", "0", "--log", log, "--mode", "echo"],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.addCleanup(mock.kill)
+        api = mock.stdout.readline().strip().rsplit(" ", 1)[1]
+        run = subprocess.run(["sh", os.path.join(ROOT, "pipelines", "local-mic.sh")],
+                             env={**os.environ, "URI": f"{api}/v1/realtime", "OPENAI_API_KEY": "test-key",
+                                  "GST_PLUGIN_PATH": os.environ["GST_PLUGIN_PATH_1_0"],
+                                  "MIC": "audiotestsrc is-live=true wave=sine freq=500 num-buffers=130",
+                                  "SPEAKER": "fakesink"},
+                             capture_output=True, text=True, timeout=60)
+        mock.terminate()
+        mock.wait(timeout=10)
+        mock.stdout.close()
+        self.assertEqual(run.returncode, 0, run.stdout[-3000:] + run.stderr[-3000:])
+        events = [json.loads(l) for l in open(log) if l.strip()]
+        update = next(e["event"] for e in events if e["dir"] == "in" and e["event"]["type"] == "session.update")
+        pcm = {"type": "audio/pcm", "rate": 24000}
+        self.assertEqual(update["session"]["audio"]["input"]["format"], pcm)
+        self.assertEqual(update["session"]["audio"]["output"]["format"], pcm)
+        self.assertTrue(any(e["dir"] == "out" and e["event"]["type"] == "response.output_audio.delta"
+                            for e in events), "the agent spoke (the greeting)")
 
 
 if __name__ == "__main__":
