@@ -35,6 +35,23 @@ typedef struct {
   MockConfig config;
 } Options;
 
+/* Everything parse_options() and load_mode() allocated. */
+static void
+options_clear (Options *opts)
+{
+  g_clear_pointer (&opts->host, g_free);
+  g_clear_pointer (&opts->tls_cert, g_free);
+  g_clear_pointer (&opts->tls_key, g_free);
+  g_clear_pointer (&opts->api_key, g_free);
+  g_clear_pointer (&opts->mode, g_free);
+  g_clear_pointer (&opts->log_path, g_free);
+  g_clear_pointer (&opts->config.file_name, g_free);
+  g_clear_pointer (&opts->config.file_audio, g_bytes_unref);
+  g_clear_pointer (&opts->config.function_name, g_free);
+  g_clear_pointer (&opts->config.function_args, g_free);
+  g_clear_pointer (&opts->config.transcript, g_free);
+}
+
 static gboolean
 equal_secret (const char *a, const char *b)
 {
@@ -111,7 +128,7 @@ static gboolean
 on_signal (gpointer loop)
 {
   g_main_loop_quit (loop);
-  return G_SOURCE_REMOVE;
+  return G_SOURCE_CONTINUE;   /* removed by main(), with the other one */
 }
 
 static gboolean
@@ -232,16 +249,51 @@ announce (SoupServer *server, gboolean tls)
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
 }
 
+/* GLib keeps an idle thread-pool worker for 15 s after its last task; a TLS
+ * handshake (glib-networking runs it in a GTask thread) leaves one behind.
+ * Stop them and wait until they are gone, so that nothing is half-way
+ * through its exit when the process ends (LeakSanitizer's end-of-process
+ * scan stops every thread and reads its dynamic TLS). */
+static void
+stop_idle_threads (void)
+{
+  gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
+
+  g_thread_pool_set_max_unused_threads (0);
+  g_thread_pool_stop_unused_threads ();
+  while (g_get_monotonic_time () < deadline) {
+    g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+    const char *task;
+    gboolean pool_thread = FALSE;
+
+    if (!dir)
+      break;
+    while (!pool_thread && (task = g_dir_read_name (dir))) {
+      g_autofree char *path = g_build_filename ("/proc/self/task", task, "comm", NULL);
+      g_autofree char *comm = NULL;
+
+      pool_thread = g_file_get_contents (path, &comm, NULL, NULL) && g_str_has_prefix (comm, "pool-")
+          && !g_str_has_prefix (comm, "pool-spawner");
+    }
+    if (!pool_thread)
+      break;
+    g_usleep (1000);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
   Options opts = { 0 };
   g_autoptr (GError) error = NULL;
-  g_autoptr (GMainLoop) loop = NULL;
-  g_autoptr (SoupServer) server = NULL;
+  GMainLoop *loop;
+  SoupServer *server = NULL;
+  guint sigterm, sigint;
+  gint64 deadline;
 
   if (!parse_options (&opts, &argc, &argv, &error)) {
     fprintf (stderr, "realtime-mock: %s\n", error->message);
+    options_clear (&opts);
     return 2;
   }
   if (!opts.api_key)
@@ -250,15 +302,35 @@ main (int argc, char **argv)
       || (opts.log_path && !mock_log_open (opts.log_path, &error))
       || !(server = start_server (&opts, &error))) {
     fprintf (stderr, "realtime-mock: %s\n", error->message);
+    mock_log_close_file ();
+    options_clear (&opts);
     return 2;
   }
   loop = g_main_loop_new (NULL, FALSE);
-  g_unix_signal_add (SIGTERM, on_signal, loop);
-  g_unix_signal_add (SIGINT, on_signal, loop);
+  sigterm = g_unix_signal_add (SIGTERM, on_signal, loop);
+  sigint = g_unix_signal_add (SIGINT, on_signal, loop);
   announce (server, opts.tls_cert != NULL);
   g_main_loop_run (loop);
+  g_source_remove (sigterm);
+  g_source_remove (sigint);
 
+  /* A clean exit: no new connections, every session closed and freed (a
+   * session frees itself when its socket has closed), then what the
+   * sockets left on the main context dispatched. */
   soup_server_disconnect (server);
+  g_object_unref (server);
+  mock_session_close_all ();
+  deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+  while (mock_session_count () > 0 && g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+  mock_session_free_all ();   /* peers that never answered the close */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_main_loop_unref (loop);
   mock_log_close_file ();
+  options_clear (&opts);
+  gst_deinit ();
+  stop_idle_threads ();
   return 0;
 }

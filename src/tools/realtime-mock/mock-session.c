@@ -64,13 +64,13 @@ struct _MockSession {
   guint expire_timer;
 };
 
-static guint n_sessions;
+static GList *sessions;   /* every live MockSession */
 static guint64 id_counter;
 
 guint
 mock_session_count (void)
 {
-  return n_sessions;
+  return g_list_length (sessions);
 }
 
 static char *
@@ -1068,8 +1068,8 @@ mock_session_free (MockSession *s)
   g_free (s->last_item_id);
   g_free (s->id);
   g_object_unref (s->ws);
+  sessions = g_list_remove (sessions, s);
   g_free (s);
-  n_sessions--;
 }
 
 static void
@@ -1082,6 +1082,28 @@ on_closed (SoupWebsocketConnection *ws, gpointer data)
         soup_websocket_connection_get_close_data (ws), FALSE);
   GST_INFO ("session %s closed", s->id);
   mock_session_free (s);
+}
+
+void
+mock_session_close_all (void)
+{
+  /* close_with() may not free (the session goes on on_closed): a copy. */
+  g_autoptr (GList) copy = g_list_copy (sessions);
+
+  for (GList *l = copy; l; l = l->next)
+    close_with (l->data, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "realtime-mock is shutting down");
+}
+
+void
+mock_session_free_all (void)
+{
+  while (sessions) {
+    MockSession *s = sessions->data;
+
+    if (!s->closing)
+      mock_log_close (s->id, SOUP_WEBSOCKET_CLOSE_ABNORMAL, "realtime-mock is shutting down", TRUE);
+    mock_session_free (s);
+  }
 }
 
 static gboolean
@@ -1122,7 +1144,7 @@ mock_session_start (const MockConfig *config, SoupWebsocketConnection *ws, const
 
   if (!mock_session_debug)
     GST_DEBUG_CATEGORY_INIT (mock_session_debug, "realtime-mock", 0, "realtime-mock sessions");
-  n_sessions++;
+  sessions = g_list_prepend (sessions, s);
   s->config = config;
   s->ws = g_object_ref (ws);
   s->id = new_id ("sess");

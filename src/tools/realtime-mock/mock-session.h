@@ -41,4 +41,11 @@ MockSession *mock_session_start (const MockConfig *config, SoupWebsocketConnecti
 /* Sessions alive right now (for a clean exit). */
 guint mock_session_count (void);
 
+/* For a clean exit: closes every open session (1001 going away); each frees
+ * itself once its socket has closed. */
+void mock_session_close_all (void);
+
+/* Frees the sessions still alive (their peers never finished the close). */
+void mock_session_free_all (void);
+
 G_END_DECLS
