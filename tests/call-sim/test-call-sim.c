@@ -206,7 +206,11 @@ on_sim_done (GObject *source, GAsyncResult *res, gpointer user_data)
   g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), res, &fx->out,
       &fx->err, &error);
   g_assert_no_error (error);
-  fx->exit_status = g_subprocess_get_exit_status (G_SUBPROCESS (source));
+  /* a sanitizer abort is a signal, not an exit status: report it as 128+N */
+  if (g_subprocess_get_if_signaled (G_SUBPROCESS (source)))
+    fx->exit_status = 128 + g_subprocess_get_term_sig (G_SUBPROCESS (source));
+  else
+    fx->exit_status = g_subprocess_get_exit_status (G_SUBPROCESS (source));
   g_main_loop_quit (fx->loop);
 }
 
@@ -257,13 +261,22 @@ spawn_sim (Fixture *fx, gboolean with_url, const char *const *args,
         g_object_ref (proc), g_object_unref);
 }
 
-/* Wait for the sim started by spawn_sim() to exit. */
+/* Wait for the sim started by spawn_sim() to exit.  Whatever its exit
+ * status, it must end clean: no sanitizer report (ASan builds) and no
+ * GstObject left alive at gst_deinit() (the leaks tracer, GST_TRACERS=leaks). */
 static void
 wait_sim (Fixture *fx)
 {
+  static const char *const reports[] = {
+    "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+    "Leaks detected",
+  };
+
   g_main_loop_run (fx->loop);
   g_test_message ("sim stderr: %s", fx->err);
   g_test_message ("sim stdout: %s", fx->out);
+  for (guint i = 0; i < G_N_ELEMENTS (reports); i++)
+    g_assert_null (strstr (fx->err, reports[i]));
 }
 
 static void
@@ -895,6 +908,8 @@ test_server_closes (Fixture *fx, gconstpointer data)
 int
 main (int argc, char **argv)
 {
+  int ret;
+
   g_test_init (&argc, &argv, NULL);
   gst_init (NULL, NULL);
   if (g_getenv ("GTR_TWILIO_CALL_SIM") == NULL || g_getenv ("GTR_TESTS_DATA") == NULL) {
@@ -917,5 +932,9 @@ main (int argc, char **argv)
   ADD ("/call-sim/usage-errors", test_usage_errors);
   ADD ("/call-sim/wav-input", test_wav_input);
   ADD ("/call-sim/server-closes", test_server_closes);
-  return g_test_run ();
+  ret = g_test_run ();
+  /* the leaks tracer checks this process too: every GstObject and mini
+   * object the tests made (the WAV pipelines) must be gone by now */
+  gst_deinit ();
+  return ret;
 }
