@@ -217,7 +217,8 @@ struct _GstOpenaiRealtime {
   gboolean held_warned;
   GstAdapter *batch;           /* caller audio after confirmation */
   GstStructure *call_params;   /* the call's customParameters */
-  gint playing;                /* atomic */
+  gboolean want_playing;       /* PLAYING was reached and not left since */
+  gint playing;                /* atomic; set true only by set_playing */
 
   /* network-thread state */
   GMainContext *context;
@@ -1330,6 +1331,8 @@ start_connect (gpointer data)
   if (!self->handshake) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         ("invalid uri \"%s\": not a ws:// or wss:// address", args->uri), (NULL));
+    /* READY_TO_PAUSED fails: no PAUSED_TO_READY will free the CA database */
+    g_clear_object (&self->extra_ca);
     return G_SOURCE_REMOVE;
   }
   self->endpoint = g_strdup_printf ("%s:%d", g_uri_get_host (uri),
@@ -1451,8 +1454,18 @@ start_session (GstOpenaiRealtime *self)
   return args.ok;
 }
 
+static gboolean
+net_barrier (gpointer unused)
+{
+  return G_SOURCE_REMOVE;
+}
+
 /* A cancelled connect still calls back, holding a ref: wait for it, so
- * that READY means no network activity and no ref left on the element. */
+ * that READY means no network activity and no ref left on the element.
+ * The callback clears `connecting` before it drops its ref (it may not touch
+ * the element after that): one more turn of the network loop makes sure it
+ * has returned, ref dropped.  That turn also runs every job queued before
+ * (set_playing, SendJob, NetJob), each of which holds a ref. */
 static void
 wait_connect_finished (GstOpenaiRealtime *self)
 {
@@ -1461,17 +1474,42 @@ wait_connect_finished (GstOpenaiRealtime *self)
   while (self->connecting)
     g_cond_wait (&self->connect_done, &self->lock);
   g_mutex_unlock (&self->lock);
+  gtr_netloop_run_sync (net_barrier, NULL);
 }
 
+/* Queued in PAUSED_TO_PLAYING; may run after PLAYING_TO_PAUSED has been
+ * through: then it must not turn pushing back on. */
 static gboolean
 set_playing (gpointer data)
 {
   GstOpenaiRealtime *self = data;
 
-  g_atomic_int_set (&self->playing, TRUE);
+  g_mutex_lock (&self->lock);
+  g_atomic_int_set (&self->playing, self->want_playing);
+  g_mutex_unlock (&self->lock);
   drain_out_pending (self);
   gst_object_unref (self);
   return G_SOURCE_REMOVE;
+}
+
+static void
+set_want_playing (GstOpenaiRealtime *self, gboolean want)
+{
+  g_mutex_lock (&self->lock);
+  self->want_playing = want;
+  if (!want)
+    g_atomic_int_set (&self->playing, FALSE);
+  g_mutex_unlock (&self->lock);
+}
+
+/* Stop the session: on the network thread, then wait for the connect
+ * callback and the jobs queued before. */
+static void
+stop_session (GstOpenaiRealtime *self)
+{
+  set_want_playing (self, FALSE);
+  gtr_netloop_run_sync (stop_connection, self);
+  wait_connect_finished (self);
 }
 
 static GstStateChangeReturn
@@ -1487,15 +1525,19 @@ gst_openai_realtime_change_state (GstElement *element, GstStateChange transition
         return GST_STATE_CHANGE_FAILURE;
       break;
     case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
-      g_atomic_int_set (&self->playing, FALSE);
+      set_want_playing (self, FALSE);
       break;
     default:
       break;
   }
 
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
-  if (ret == GST_STATE_CHANGE_FAILURE)
+  if (ret == GST_STATE_CHANGE_FAILURE) {
+    /* no PAUSED_TO_READY follows a failed READY_TO_PAUSED */
+    if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
+      stop_session (self);
     return ret;
+  }
 
   switch (transition) {
     case GST_STATE_CHANGE_READY_TO_PAUSED:
@@ -1504,12 +1546,11 @@ gst_openai_realtime_change_state (GstElement *element, GstStateChange transition
       ret = GST_STATE_CHANGE_NO_PREROLL;
       break;
     case GST_STATE_CHANGE_PAUSED_TO_PLAYING:
+      set_want_playing (self, TRUE);
       g_main_context_invoke (self->context, set_playing, gst_object_ref (self));
       break;
     case GST_STATE_CHANGE_PAUSED_TO_READY:
-      g_atomic_int_set (&self->playing, FALSE);
-      gtr_netloop_run_sync (stop_connection, self);
-      wait_connect_finished (self);
+      stop_session (self);
       break;
     default:
       break;
@@ -2009,6 +2050,7 @@ gst_openai_realtime_finalize (GObject *object)
   g_free (s->tool_choice);
   g_free (s->tls_ca_file);
   g_clear_pointer (&self->call_params, gst_structure_free);
+  clear_out_pending (self);
   g_object_unref (self->held);
   g_object_unref (self->batch);
   g_hash_table_unref (self->update_ids);
