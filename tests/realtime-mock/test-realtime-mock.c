@@ -875,6 +875,8 @@ test_malformed_frames (void)
 int
 main (int argc, char **argv)
 {
+  int ret;
+
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
   if (!g_getenv ("GTR_REALTIME_MOCK")) {
@@ -899,5 +901,7 @@ main (int argc, char **argv)
   g_test_add_func ("/realtime-mock/close-faults", test_close_faults);
   g_test_add_func ("/realtime-mock/malformed-frames", test_malformed_frames);
   g_test_add_func ("/realtime-mock/wss", test_wss);
-  return g_test_run ();
+  ret = g_test_run ();
+  gst_deinit ();   /* the leaks tracer (GST_TRACERS=leaks) checks here */
+  return ret;
 }
