@@ -873,6 +873,24 @@ test_wav_input (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (tone, ==, 50);   /* 1 s */
 }
 
+/* A WAV that wavparse cannot read is a usage error, not a hang: the error
+ * stops the stream before anything reaches the sim's appsink. */
+static void
+test_wav_unreadable (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *wav = g_build_filename (fx->tmpdir, "bad.wav", NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_file_set_contents (wav, "RIFFxxxxWAVEjunk", -1, &error);
+  g_assert_no_error (error);
+  start_server (fx);
+  spawn_sim (fx, TRUE, (const char *const[]) { "--wav", wav, NULL }, 0);
+  wait_sim (fx);
+  g_assert_cmpint (fx->exit_status, ==, 2);
+  g_assert_nonnull (strstr (fx->err, "bad.wav"));
+  g_assert_cmpstr (fx->out, ==, "");
+}
+
 /* The server ends the call: the sim ends too and reports its close code. */
 static gboolean
 close_from_server (gpointer user_data)
@@ -931,6 +949,7 @@ main (int argc, char **argv)
   ADD ("/call-sim/wss-untrusted", test_wss_untrusted);
   ADD ("/call-sim/usage-errors", test_usage_errors);
   ADD ("/call-sim/wav-input", test_wav_input);
+  ADD ("/call-sim/wav-unreadable", test_wav_unreadable);
   ADD ("/call-sim/server-closes", test_server_closes);
   ret = g_test_run ();
   /* the leaks tracer checks this process too: every GstObject and mini

@@ -27,27 +27,38 @@ wait_for_eos (GstElement *pipeline, GError **error)
   return TRUE;
 }
 
-/* Run `pipeline` to EOS, collecting what its appsink "sink" receives. */
+static GstFlowReturn
+on_new_sample (GstAppSink *sink, gpointer user_data)
+{
+  GByteArray *out = user_data;
+  g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
+  GstBuffer *buf;
+  GstMapInfo map;
+
+  if (sample == NULL)
+    return GST_FLOW_EOS;
+  buf = gst_sample_get_buffer (sample);
+  if (buf != NULL && gst_buffer_map (buf, &map, GST_MAP_READ)) {
+    g_byte_array_append (out, map.data, map.size);
+    gst_buffer_unmap (buf, &map);
+  }
+  return GST_FLOW_OK;
+}
+
+/* Run `pipeline` to EOS, collecting what its appsink "sink" receives.  The
+ * bus decides when it is over: an upstream error (a WAV wavparse cannot
+ * read) never reaches the appsink, so pulling from it would wait forever. */
 static GBytes *
 collect (GstElement *pipeline, GError **error)
 {
   g_autoptr (GstElement) sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
   GByteArray *out = g_byte_array_new ();
-  GstSample *sample;
+  GstAppSinkCallbacks callbacks = { .new_sample = on_new_sample };
   gboolean ok;
 
+  /* called on the streaming thread, which is stopped by the NULL state below */
+  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, out, NULL);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  /* appsink returns NULL at EOS, and also when an error stopped the stream */
-  while ((sample = gst_app_sink_pull_sample (GST_APP_SINK (sink))) != NULL) {
-    GstMapInfo map;
-    GstBuffer *buf = gst_sample_get_buffer (sample);
-
-    if (gst_buffer_map (buf, &map, GST_MAP_READ)) {
-      g_byte_array_append (out, map.data, map.size);
-      gst_buffer_unmap (buf, &map);
-    }
-    gst_sample_unref (sample);
-  }
   ok = wait_for_eos (pipeline, error);
   gst_element_set_state (pipeline, GST_STATE_NULL);
   if (!ok) {
