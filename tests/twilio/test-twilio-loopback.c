@@ -302,10 +302,12 @@ GST_START_TEST (test_call_sim_echo)
   g_assert_cmpint (summary_int (summary, "violations"), ==, 0);
   sent = summary_int (summary, "media_sent");
   received = summary_int (summary, "media_received");
-  /* Every frame comes back but, at most, the one in flight when the sim
-   * sent stop and stopped listening. */
+  /* Every frame comes back but those in flight when the sim sent stop and
+   * stopped listening: Twilio keeps sending media up to stop, so that is one
+   * round trip's worth — one frame on an idle machine, up to three (60 ms)
+   * on a loaded one or under ASan. */
   g_assert_cmpint (sent, >=, 50);
-  g_assert_cmpint (received, >=, sent - 1);
+  g_assert_cmpint (received, >=, sent - 3);
   g_assert_cmpint (received, <=, sent);
   g_assert_cmpint (summary_int (summary, "bytes_received"), ==, received * 160);
   g_assert_cmpint (sink_stat (lb, "media"), >=, received);
