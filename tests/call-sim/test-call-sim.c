@@ -3,6 +3,7 @@
  * signature), how it plays back (mark echo timing, clear), what it counts
  * as violations, its record WAV, its exit codes. */
 #include "gtr-protocol.h"
+#include "gtr-tool-exit.h"
 
 #include <glib/gstdio.h>
 #include <gst/gst.h>
@@ -936,39 +937,6 @@ test_server_closes (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (stops->len, ==, 0);
 }
 
-/* GLib keeps an idle thread-pool worker for 15 s after its last task; the
- * wss test's TLS handshake (glib-networking runs it in a GTask thread)
- * leaves one behind.  LeakSanitizer's end-of-process scan stops every
- * thread and reads its dynamic TLS, and on that worker's (gnutls) it
- * crashes ("Tracer caught signal 11", GCC 12's libasan): stop the idle
- * workers and wait until they are gone (as realtime-mock does). */
-static void
-stop_idle_threads (void)
-{
-  gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
-
-  g_thread_pool_set_max_unused_threads (0);
-  g_thread_pool_stop_unused_threads ();
-  while (g_get_monotonic_time () < deadline) {
-    g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
-    const char *task;
-    gboolean pool_thread = FALSE;
-
-    if (!dir)
-      break;
-    while (!pool_thread && (task = g_dir_read_name (dir))) {
-      g_autofree char *path = g_build_filename ("/proc/self/task", task, "comm", NULL);
-      g_autofree char *comm = NULL;
-
-      pool_thread = g_file_get_contents (path, &comm, NULL, NULL)
-          && g_str_has_prefix (comm, "pool-") && !g_str_has_prefix (comm, "pool-spawner");
-    }
-    if (!pool_thread)
-      break;
-    g_usleep (1000);
-  }
-}
-
 int
 main (int argc, char **argv)
 {
@@ -1001,6 +969,6 @@ main (int argc, char **argv)
   /* the leaks tracer checks this process too: every GstObject and mini
    * object the tests made (the WAV pipelines) must be gone by now */
   gst_deinit ();
-  stop_idle_threads ();
+  gtr_stop_idle_pool_threads ();
   return ret;
 }

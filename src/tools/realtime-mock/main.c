@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include "gtr-tool-exit.h"
 #include "mock-audio.h"
 #include "mock-log.h"
 #include "mock-session.h"
@@ -249,38 +250,6 @@ announce (SoupServer *server, gboolean tls)
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
 }
 
-/* GLib keeps an idle thread-pool worker for 15 s after its last task; a TLS
- * handshake (glib-networking runs it in a GTask thread) leaves one behind.
- * Stop them and wait until they are gone: LeakSanitizer's end-of-process
- * scan stops every thread and reads its dynamic TLS, and on this worker's
- * (gnutls) it crashes ("Tracer caught signal 11", GCC 12's libasan). */
-static void
-stop_idle_threads (void)
-{
-  gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
-
-  g_thread_pool_set_max_unused_threads (0);
-  g_thread_pool_stop_unused_threads ();
-  while (g_get_monotonic_time () < deadline) {
-    g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
-    const char *task;
-    gboolean pool_thread = FALSE;
-
-    if (!dir)
-      break;
-    while (!pool_thread && (task = g_dir_read_name (dir))) {
-      g_autofree char *path = g_build_filename ("/proc/self/task", task, "comm", NULL);
-      g_autofree char *comm = NULL;
-
-      pool_thread = g_file_get_contents (path, &comm, NULL, NULL) && g_str_has_prefix (comm, "pool-")
-          && !g_str_has_prefix (comm, "pool-spawner");
-    }
-    if (!pool_thread)
-      break;
-    g_usleep (1000);
-  }
-}
-
 int
 main (int argc, char **argv)
 {
@@ -331,6 +300,6 @@ main (int argc, char **argv)
   mock_log_close_file ();
   options_clear (&opts);
   gst_deinit ();
-  stop_idle_threads ();
+  gtr_stop_idle_pool_threads ();
   return 0;
 }
