@@ -87,6 +87,7 @@
 #include "gtr-protocol.h"
 #include "gtr-netloop.h"
 #include "gtr-events.h"
+#include "gtr-element-util.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_openai_realtime_debug);
 #define GST_CAT_DEFAULT gst_openai_realtime_debug
@@ -546,20 +547,6 @@ clear_out_pending (GstOpenaiRealtime *self)
 }
 
 static GstClockTime
-running_time_now (GstOpenaiRealtime *self)
-{
-  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
-  GstClockTime now, base;
-
-  if (!clock)
-    return 0;
-  now = gst_clock_get_time (clock);
-  base = gst_element_get_base_time (GST_ELEMENT (self));
-  gst_object_unref (clock);
-  return now > base ? now - base : 0;
-}
-
-static GstClockTime
 out_position (GstOpenaiRealtime *self)
 {
   return self->out_base + gst_util_uint64_scale_int (self->out_samples,
@@ -572,7 +559,7 @@ static gboolean
 start_item (GstOpenaiRealtime *self, const char *item_id)
 {
   GstClockTime pos = out_position (self);
-  GstClockTime now = running_time_now (self);
+  GstClockTime now = gtr_element_running_time (GST_ELEMENT (self));
 
   g_free (self->item_id);
   self->item_id = g_strdup (item_id);

@@ -69,6 +69,7 @@
 #include <libsoup/soup.h>
 
 #include "gtr-events.h"
+#include "gtr-element-util.h"
 #include "gtr-netloop.h"
 #include "gtr-protocol.h"
 
@@ -768,20 +769,6 @@ gst_twilio_src_change_state (GstElement * element, GstStateChange transition)
 
 /* ---- Streaming thread ---- */
 
-static GstClockTime
-current_running_time (GstTwilioSrc * self)
-{
-  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
-  GstClockTime now, base;
-
-  if (!clock)
-    return 0;
-  now = gst_clock_get_time (clock);
-  base = gst_element_get_base_time (GST_ELEMENT (self));
-  gst_object_unref (clock);
-  return now > base ? now - base : 0;
-}
-
 /* PTS from Twilio's stream time: the first media message at the running time
  * it goes downstream, the rest at Twilio's spacing from it. */
 static void
@@ -792,7 +779,7 @@ timestamp_buffer (GstTwilioSrc * self, GstBuffer * buffer)
   if (!self->have_first) {
     self->have_first = TRUE;
     self->first_twilio_time = twilio_time;
-    self->first_running_time = current_running_time (self);
+    self->first_running_time = gtr_element_running_time (GST_ELEMENT (self));
   }
   GST_BUFFER_PTS (buffer) = self->first_running_time +
       (twilio_time > self->first_twilio_time ?
