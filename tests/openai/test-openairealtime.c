@@ -750,6 +750,9 @@ typedef struct {
   GPtrArray *conns;
   gboolean confirm;             /* answer with the session as requested */
   GPtrArray *received;          /* client events (lock) */
+  guint handshakes;             /* websocket handshakes accepted (lock) */
+  char *api_key_header;         /* the last handshake's api-key (lock) */
+  char *authorization_header;   /* the last handshake's Authorization (lock) */
 } FakeApi;
 
 /* session.updated with the session the client asked for. */
@@ -792,7 +795,17 @@ fake_on_ws (SoupServer *server, SoupServerMessage *msg, const char *path,
     SoupWebsocketConnection *conn, gpointer data)
 {
   FakeApi *api = data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
 
+  g_mutex_lock (&api->lock);
+  api->handshakes++;
+  g_free (api->api_key_header);
+  api->api_key_header = g_strdup (soup_message_headers_get_one (headers,
+          "api-key"));
+  g_free (api->authorization_header);
+  api->authorization_header = g_strdup (soup_message_headers_get_one (headers,
+          "Authorization"));
+  g_mutex_unlock (&api->lock);
   g_ptr_array_add (api->conns, g_object_ref (conn));
   g_signal_connect (conn, "message", G_CALLBACK (fake_on_message), api);
 }
@@ -902,6 +915,8 @@ fake_api_stop (FakeApi *api)
   g_main_loop_unref (api->loop);
   g_main_context_unref (api->context);
   g_ptr_array_unref (api->received);
+  g_free (api->api_key_header);
+  g_free (api->authorization_header);
   g_mutex_clear (&api->lock);
   g_cond_clear (&api->cond);
   g_free (api);
@@ -928,6 +943,153 @@ GST_START_TEST (test_http_401_is_not_authorized)
           GST_RESOURCE_ERROR_NOT_AUTHORIZED, "the API rejected the key (HTTP 401)",
           NULL));
   fake_api_stop (api);
+}
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* Azure: the key goes in an api-key header                                 */
+
+#define AZURE_HOST "myresource.openai.azure.com"
+#define AZURE_KEY "az-h6-test-key-5d1c90"
+
+/* A resolver for this process only: AZURE_HOST is 127.0.0.1 (IPv4 only),
+ * every other name is unknown.  No /etc/hosts, no DNS. */
+struct _FakeResolver {
+  GResolver parent;
+  gint lookups;                 /* of AZURE_HOST (atomic) */
+};
+
+G_DECLARE_FINAL_TYPE (FakeResolver, fake_resolver, FAKE, RESOLVER, GResolver)
+G_DEFINE_TYPE (FakeResolver, fake_resolver, G_TYPE_RESOLVER)
+
+static GList *
+fake_resolve (GResolver *resolver, const char *hostname,
+    GResolverNameLookupFlags flags, GError **error)
+{
+  if (g_ascii_strcasecmp (hostname, AZURE_HOST) == 0) {
+    g_atomic_int_inc (&FAKE_RESOLVER (resolver)->lookups);
+    if (!(flags & G_RESOLVER_NAME_LOOKUP_FLAGS_IPV6_ONLY))
+      return g_list_append (NULL, g_inet_address_new_from_string ("127.0.0.1"));
+    g_set_error (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND,
+        "%s: no IPv6 address", hostname);
+    return NULL;
+  }
+  g_set_error (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND,
+      "%s: unknown to the test resolver", hostname);
+  return NULL;
+}
+
+static GList *
+fake_lookup_by_name_with_flags (GResolver *resolver, const char *hostname,
+    GResolverNameLookupFlags flags, GCancellable *cancellable, GError **error)
+{
+  return fake_resolve (resolver, hostname, flags, error);
+}
+
+static GList *
+fake_lookup_by_name (GResolver *resolver, const char *hostname,
+    GCancellable *cancellable, GError **error)
+{
+  return fake_resolve (resolver, hostname,
+      G_RESOLVER_NAME_LOOKUP_FLAGS_DEFAULT, error);
+}
+
+static void
+fake_lookup_by_name_with_flags_async (GResolver *resolver, const char *hostname,
+    GResolverNameLookupFlags flags, GCancellable *cancellable,
+    GAsyncReadyCallback callback, gpointer data)
+{
+  GTask *task = g_task_new (resolver, cancellable, callback, data);
+  GError *err = NULL;
+  GList *addrs = fake_resolve (resolver, hostname, flags, &err);
+
+  g_task_set_source_tag (task, fake_lookup_by_name_with_flags_async);
+  if (addrs)
+    g_task_return_pointer (task, addrs, (GDestroyNotify) g_resolver_free_addresses);
+  else
+    g_task_return_error (task, err);
+  g_object_unref (task);
+}
+
+static void
+fake_lookup_by_name_async (GResolver *resolver, const char *hostname,
+    GCancellable *cancellable, GAsyncReadyCallback callback, gpointer data)
+{
+  fake_lookup_by_name_with_flags_async (resolver, hostname,
+      G_RESOLVER_NAME_LOOKUP_FLAGS_DEFAULT, cancellable, callback, data);
+}
+
+static GList *
+fake_lookup_finish (GResolver *resolver, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+fake_resolver_class_init (FakeResolverClass *klass)
+{
+  GResolverClass *rc = G_RESOLVER_CLASS (klass);
+
+  rc->lookup_by_name = fake_lookup_by_name;
+  rc->lookup_by_name_async = fake_lookup_by_name_async;
+  rc->lookup_by_name_finish = fake_lookup_finish;
+  rc->lookup_by_name_with_flags = fake_lookup_by_name_with_flags;
+  rc->lookup_by_name_with_flags_async = fake_lookup_by_name_with_flags_async;
+  rc->lookup_by_name_with_flags_finish = fake_lookup_finish;
+}
+
+static void
+fake_resolver_init (FakeResolver *self)
+{
+}
+
+/* Run a session with `uri` and AZURE_KEY against `api`; the handshake's
+ * api-key and Authorization headers (NULL: not sent). */
+static void
+handshake_headers (FakeApi *api, const char *uri, guint *handshakes,
+    char **api_key, char **authorization)
+{
+  Call *call = call_new (MULAW, MULAW, uri, "api-key", AZURE_KEY, NULL);
+
+  call_start_session (call);
+  call_free (call);
+  g_mutex_lock (&api->lock);
+  *handshakes = api->handshakes;
+  *api_key = g_strdup (api->api_key_header);
+  *authorization = g_strdup (api->authorization_header);
+  g_mutex_unlock (&api->lock);
+}
+
+GST_START_TEST (test_azure_host_sends_api_key_header)
+{
+  FakeApi *api = fake_api_start (TRUE);
+  GResolver *previous = g_resolver_get_default ();
+  FakeResolver *resolver = g_object_new (fake_resolver_get_type (), NULL);
+  g_autofree char *azure = g_strdup_printf ("ws://" AZURE_HOST ":%u/v1/realtime",
+      api->port);
+  g_autofree char *plain = g_strdup_printf ("ws://127.0.0.1:%u/v1/realtime",
+      api->port);
+  g_autofree char *az_key = NULL, *az_auth = NULL;
+  g_autofree char *plain_key = NULL, *plain_auth = NULL;
+  guint az_handshakes, plain_handshakes;
+  gint lookups;
+
+  g_resolver_set_default (G_RESOLVER (resolver));
+  handshake_headers (api, azure, &az_handshakes, &az_key, &az_auth);
+  handshake_headers (api, plain, &plain_handshakes, &plain_key, &plain_auth);
+  lookups = g_atomic_int_get (&resolver->lookups);
+  g_resolver_set_default (previous);
+  g_object_unref (previous);
+  g_object_unref (resolver);
+  fake_api_stop (api);
+
+  fail_unless (lookups > 0, AZURE_HOST " was not resolved by the test resolver");
+  fail_unless_equals_int (az_handshakes, 1);
+  fail_unless_equals_string (az_key, AZURE_KEY);
+  fail_unless (az_auth == NULL, "Authorization: %s sent to Azure", az_auth);
+  fail_unless_equals_int (plain_handshakes, 2);
+  fail_unless_equals_string (plain_auth, "Bearer " AZURE_KEY);
+  fail_unless (plain_key == NULL, "api-key: %s sent to 127.0.0.1", plain_key);
 }
 GST_END_TEST;
 
@@ -1512,6 +1674,7 @@ openairealtime_suite (void)
   tcase_add_test (tc, test_refused_is_open_read);
   tcase_add_test (tc, test_format_mismatch_is_stream_format_error);
   tcase_add_test (tc, test_http_401_is_not_authorized);
+  tcase_add_test (tc, test_azure_host_sends_api_key_header);
   tcase_add_test (tc, test_scripted_output_marks_and_barge_in);
   tcase_add_test (tc, test_session_update_every_format_is_valid);
   tcase_add_test (tc, test_session_update_property_combinations_are_valid);
