@@ -850,38 +850,38 @@ gst_twilio_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   return ret;
 }
 
+/* Wakes create() when it waits for the network (unlock) and lets it wait
+ * again (start, unlock_stop). */
+static void
+set_flushing (GstTwilioSrc * self, gboolean flushing)
+{
+  g_mutex_lock (&self->lock);
+  self->flushing = flushing;
+  g_cond_signal (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
 static gboolean
 gst_twilio_src_start (GstBaseSrc * base)
 {
   GstTwilioSrc *self = GST_TWILIO_SRC (base);
 
   self->segment_sent = FALSE;
-  g_mutex_lock (&self->lock);
-  self->flushing = FALSE;
-  g_mutex_unlock (&self->lock);
+  set_flushing (self, FALSE);
   return TRUE;
 }
 
 static gboolean
 gst_twilio_src_unlock (GstBaseSrc * base)
 {
-  GstTwilioSrc *self = GST_TWILIO_SRC (base);
-
-  g_mutex_lock (&self->lock);
-  self->flushing = TRUE;
-  g_cond_signal (&self->cond);
-  g_mutex_unlock (&self->lock);
+  set_flushing (GST_TWILIO_SRC (base), TRUE);
   return TRUE;
 }
 
 static gboolean
 gst_twilio_src_unlock_stop (GstBaseSrc * base)
 {
-  GstTwilioSrc *self = GST_TWILIO_SRC (base);
-
-  g_mutex_lock (&self->lock);
-  self->flushing = FALSE;
-  g_mutex_unlock (&self->lock);
+  set_flushing (GST_TWILIO_SRC (base), FALSE);
   return TRUE;
 }
 
