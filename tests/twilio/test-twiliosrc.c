@@ -184,6 +184,22 @@ wait_element_message (SrcCall *call, const char *name)
       name, WAIT_MS);
 }
 
+/* The call ended as a user sees it: EOS downstream, then twilio/stop on the
+ * bus with `reason` ("stop" or "closed"). */
+static void
+assert_call_ended (SrcCall *call, const char *reason)
+{
+  GstEvent *event = pull_event (call, "eos");
+  GstMessage *msg;
+
+  fail_unless (event != NULL, "no EOS (expected a call ended by %s)", reason);
+  gst_event_unref (event);
+  msg = wait_element_message (call, GTR_MESSAGE_STOP);
+  fail_unless (msg != NULL, "no twilio/stop message");
+  g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure (msg), "reason"), ==, reason);
+  gst_message_unref (msg);
+}
+
 static guint64
 stat (SrcCall *call, const char *field)
 {
@@ -355,13 +371,7 @@ GST_START_TEST (test_call_flow)
   /* stop: EOS and a bus message. */
   test_client_send_take (call->client, gtr_twilio_build_stop (8, TEST_STREAM_SID,
           TEST_ACCOUNT_SID, TEST_CALL_SID));
-  event = pull_event (call, "eos");
-  fail_unless (event != NULL, "no EOS after stop");
-  gst_event_unref (event);
-  msg = wait_element_message (call, GTR_MESSAGE_STOP);
-  fail_unless (msg != NULL);
-  g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure (msg), "reason"), ==, "stop");
-  gst_message_unref (msg);
+  assert_call_ended (call, "stop");
 
   g_assert_cmpuint (stat (call, "frames"), ==, 8);
   g_assert_cmpuint (stat (call, "media"), ==, 3);
@@ -375,8 +385,6 @@ GST_END_TEST;
 GST_START_TEST (test_socket_close_is_eos)
 {
   SrcCall *call = src_call_started ();
-  GstEvent *event;
-  GstMessage *msg;
   GstBuffer *buffer;
 
   test_client_send_take (call->client, test_twilio_media (1, NULL));
@@ -384,13 +392,7 @@ GST_START_TEST (test_socket_close_is_eos)
   fail_unless (buffer != NULL);
   gst_buffer_unref (buffer);
   soup_websocket_connection_close (call->client->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-  event = pull_event (call, "eos");
-  fail_unless (event != NULL, "no EOS after the socket closed");
-  gst_event_unref (event);
-  msg = wait_element_message (call, GTR_MESSAGE_STOP);
-  fail_unless (msg != NULL);
-  g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure (msg), "reason"), ==, "closed");
-  gst_message_unref (msg);
+  assert_call_ended (call, "closed");
   src_call_free (call);
 }
 GST_END_TEST;
@@ -549,20 +551,12 @@ GST_START_TEST (test_huge_frame_ends_call)
   SrcCall *call = src_call_started ();
   gsize len = 16 * 64 * 1024 + 1;
   char *huge = g_malloc (len + 1);
-  GstEvent *event;
-  GstMessage *msg;
 
   /* Beyond 16 × max-message-size libsoup refuses the frame and closes. */
   memset (huge, ' ', len);
   huge[len] = '\0';
   test_client_send_take (call->client, huge);
-  event = pull_event (call, "eos");
-  fail_unless (event != NULL, "no EOS after a huge frame");
-  gst_event_unref (event);
-  msg = wait_element_message (call, GTR_MESSAGE_STOP);
-  fail_unless (msg != NULL);
-  g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure (msg), "reason"), ==, "closed");
-  gst_message_unref (msg);
+  assert_call_ended (call, "closed");
   src_call_free (call);
 }
 GST_END_TEST;
