@@ -20,6 +20,14 @@ gboolean gtr_base64_is_strict (const char *text, gsize len);
 JsonNode *gtr_json_parse_object (const char *text, gsize len, gsize max_len,
     const char *what, GError **error);
 
+/* A client event's envelope, for both APIs: {"type": TYPE, "event_id":
+ * a new id (gtr_realtime_new_event_id, returned in `event_id` unless
+ * NULL)}; the server refers back to it by that id. */
+JsonObject *gtr_json_event_new (const char *type, char **event_id);
+
+/* Serializes and releases `obj`. */
+char *gtr_json_event_finish (JsonObject *obj);
+
 /* "a string", "an array", "null", … for error messages. */
 const char *gtr_json_describe_node (JsonNode *node);
 

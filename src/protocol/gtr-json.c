@@ -131,3 +131,29 @@ gtr_json_parse_object (const char *text, gsize len, gsize max_len,
   }
   return json_node_ref (root);
 }
+
+JsonObject *
+gtr_json_event_new (const char *type, char **event_id)
+{
+  JsonObject *obj = json_object_new ();
+  char *id = gtr_realtime_new_event_id ();
+
+  json_object_set_string_member (obj, "type", type);
+  json_object_set_string_member (obj, "event_id", id);
+  if (event_id != NULL)
+    *event_id = id;
+  else
+    g_free (id);
+  return obj;
+}
+
+char *
+gtr_json_event_finish (JsonObject *obj)
+{
+  JsonNode *node = json_node_init_object (json_node_alloc (), obj);
+  char *text = json_to_string (node, FALSE);
+
+  json_node_unref (node);
+  json_object_unref (obj);
+  return text;
+}

@@ -2,8 +2,8 @@
  *
  * Include this one header: it pulls in the error domain shared by both
  * protocols, the Twilio Media Streams messages (gtr-twilio.h), the
- * X-Twilio-Signature check (gtr-signature.h) and the OpenAI Realtime GA
- * events (gtr-realtime.h).
+ * X-Twilio-Signature check (gtr-signature.h), the OpenAI Realtime GA
+ * events (gtr-realtime.h) and the OpenAI GPT-Live events (gtr-live.h).
  *
  * Every function here is pure (no I/O, no global state but the event-id
  * counter), so the elements, the server and the tools share one tested,
@@ -41,3 +41,4 @@ G_END_DECLS
 #include "gtr-twilio.h"
 #include "gtr-signature.h"
 #include "gtr-realtime.h"
+#include "gtr-live.h"

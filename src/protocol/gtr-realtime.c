@@ -108,37 +108,7 @@ gtr_realtime_new_event_id (void)
 }
 
 /* ------------------------------------------------------------------ */
-/* Client events: common envelope                                       */
-
-static JsonObject *
-event_new (const char *type, char **event_id)
-{
-  JsonObject *obj = json_object_new ();
-  char *id = gtr_realtime_new_event_id ();
-
-  json_object_set_string_member (obj, "type", type);
-  json_object_set_string_member (obj, "event_id", id);
-  if (event_id != NULL)
-    *event_id = id;
-  else
-    g_free (id);
-  return obj;
-}
-
-/* Serializes and releases `obj`. */
-static char *
-event_finish (JsonObject *obj)
-{
-  JsonNode *node = json_node_init_object (json_node_alloc (), obj);
-  char *text = json_to_string (node, FALSE);
-
-  json_node_unref (node);
-  json_object_unref (obj);
-  return text;
-}
-
-/* ------------------------------------------------------------------ */
-/* session.update                                                       */
+/* session.update (every client event's envelope: gtr_json_event_new)  */
 
 static gboolean
 bad_value (GError **error, const char *field, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
@@ -467,9 +437,9 @@ gtr_realtime_build_session_update (const GtrRealtimeSessionConfig *config,
   session = session_object (config, error);
   if (session == NULL)
     return NULL;
-  event = event_new ("session.update", event_id);
+  event = gtr_json_event_new ("session.update", event_id);
   json_object_set_object_member (event, "session", session);
-  return event_finish (event);
+  return gtr_json_event_finish (event);
 }
 
 /* ------------------------------------------------------------------ */
@@ -484,32 +454,32 @@ gtr_realtime_build_input_audio_buffer_append (const guint8 *audio, gsize len,
 
   g_return_val_if_fail (audio != NULL || len == 0, NULL);
 
-  event = event_new ("input_audio_buffer.append", event_id);
+  event = gtr_json_event_new ("input_audio_buffer.append", event_id);
   b64 = g_base64_encode (audio, len);
   json_object_set_string_member (event, "audio", b64);
   g_free (b64);
-  return event_finish (event);
+  return gtr_json_event_finish (event);
 }
 
 char *
 gtr_realtime_build_input_audio_buffer_commit (char **event_id)
 {
-  return event_finish (event_new ("input_audio_buffer.commit", event_id));
+  return gtr_json_event_finish (gtr_json_event_new ("input_audio_buffer.commit", event_id));
 }
 
 char *
 gtr_realtime_build_input_audio_buffer_clear (char **event_id)
 {
-  return event_finish (event_new ("input_audio_buffer.clear", event_id));
+  return gtr_json_event_finish (gtr_json_event_new ("input_audio_buffer.clear", event_id));
 }
 
 static char *
 build_item_create (JsonObject *item, char **event_id)
 {
-  JsonObject *event = event_new ("conversation.item.create", event_id);
+  JsonObject *event = gtr_json_event_new ("conversation.item.create", event_id);
 
   json_object_set_object_member (event, "item", item);
-  return event_finish (event);
+  return gtr_json_event_finish (event);
 }
 
 char *
@@ -533,6 +503,31 @@ gtr_realtime_build_user_text (const char *text, char **event_id)
   return build_item_create (item, event_id);
 }
 
+/* An assistant message carried over as text: the schema allows
+ * `output_text` (with `text`) or `output_audio` (with audio or its
+ * transcript) in an assistant item; a transcript without its audio is
+ * text, so `output_text`. */
+char *
+gtr_realtime_build_assistant_text (const char *text, char **event_id)
+{
+  JsonObject *item, *part;
+  JsonArray *content;
+
+  g_return_val_if_fail (text != NULL, NULL);
+
+  part = json_object_new ();
+  json_object_set_string_member (part, "type", "output_text");
+  json_object_set_string_member (part, "text", text);
+  content = json_array_new ();
+  json_array_add_object_element (content, part);
+
+  item = json_object_new ();
+  json_object_set_string_member (item, "type", "message");
+  json_object_set_string_member (item, "role", "assistant");
+  json_object_set_array_member (item, "content", content);
+  return build_item_create (item, event_id);
+}
+
 char *
 gtr_realtime_build_function_call_output (const char *call_id, const char *output,
     char **event_id)
@@ -552,24 +547,24 @@ gtr_realtime_build_function_call_output (const char *call_id, const char *output
 char *
 gtr_realtime_build_response_create (const char *instructions, char **event_id)
 {
-  JsonObject *event = event_new ("response.create", event_id);
+  JsonObject *event = gtr_json_event_new ("response.create", event_id);
 
   if (instructions != NULL) {
     JsonObject *response = json_object_new ();
     json_object_set_string_member (response, "instructions", instructions);
     json_object_set_object_member (event, "response", response);
   }
-  return event_finish (event);
+  return gtr_json_event_finish (event);
 }
 
 char *
 gtr_realtime_build_response_cancel (const char *response_id, char **event_id)
 {
-  JsonObject *event = event_new ("response.cancel", event_id);
+  JsonObject *event = gtr_json_event_new ("response.cancel", event_id);
 
   if (response_id != NULL)
     json_object_set_string_member (event, "response_id", response_id);
-  return event_finish (event);
+  return gtr_json_event_finish (event);
 }
 
 char *
@@ -582,11 +577,66 @@ gtr_realtime_build_item_truncate (const char *item_id, gint content_index,
   g_return_val_if_fail (content_index >= 0, NULL);
   g_return_val_if_fail (audio_end_ms >= 0, NULL);
 
-  event = event_new ("conversation.item.truncate", event_id);
+  event = gtr_json_event_new ("conversation.item.truncate", event_id);
   json_object_set_string_member (event, "item_id", item_id);
   json_object_set_int_member (event, "content_index", content_index);
   json_object_set_int_member (event, "audio_end_ms", audio_end_ms);
-  return event_finish (event);
+  return gtr_json_event_finish (event);
+}
+
+static char *
+dup_member (JsonObject *obj, const char *member)
+{
+  JsonNode *node = obj ? json_object_get_member (obj, member) : NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_dup_string (node);
+}
+
+/* "item ID", "call ID", "response ID" or NULL. */
+static char *
+client_event_subject (JsonObject *event, const char *type)
+{
+  JsonNode *node = json_object_get_member (event, "item");
+  JsonObject *item = node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  g_autofree char *id = NULL;
+
+  if ((id = dup_member (event, "item_id")))
+    return g_strdup_printf ("item %s", id);
+  if ((id = dup_member (item, "id")))
+    return g_strdup_printf ("item %s", id);
+  if ((id = dup_member (item, "call_id")))
+    return g_strdup_printf ("call %s", id);
+  if (g_str_equal (type, "response.cancel") && (id = dup_member (event, "response_id")))
+    return g_strdup_printf ("response %s", id);
+  return NULL;
+}
+
+gboolean
+gtr_realtime_client_event_describe (const char *json, char **type,
+    char **event_id, char **subject)
+{
+  g_autoptr (JsonNode) root = NULL;
+  JsonObject *event;
+  g_autofree char *t = NULL, *id = NULL;
+
+  g_return_val_if_fail (type != NULL && event_id != NULL && subject != NULL, FALSE);
+
+  *type = *event_id = *subject = NULL;
+  if (json == NULL || (root = json_from_string (json, NULL)) == NULL
+      || !JSON_NODE_HOLDS_OBJECT (root))
+    return FALSE;
+  event = json_node_get_object (root);
+  t = dup_member (event, "type");
+  id = dup_member (event, "event_id");
+  if (t == NULL || id == NULL)
+    return FALSE;
+  *subject = client_event_subject (event, t);
+  *type = g_steal_pointer (&t);
+  *event_id = g_steal_pointer (&id);
+  return TRUE;
 }
 
 /* ------------------------------------------------------------------ */
@@ -840,7 +890,7 @@ parse_session (const Scope *top, GtrRealtimeServerEvent *ev, GError **error)
   read_format (child_object (audio, "input"), &ev->input_format, &ev->input_format_desc);
   read_format (child_object (audio, "output"), &ev->output_format, &ev->output_format_desc);
   ev->session_json = serialize_member (top->obj, "session");
-  return TRUE;
+  return read_int64 (&session, "expires_at", OPTIONAL, G_MAXINT64, &ev->expires_at, error);
 }
 
 /* error.{type, code, message, param, event_id}; `need_message` for `error`. */
@@ -1020,6 +1070,7 @@ server_event_new (void)
   ev->output_index = -1;
   ev->content_index = -1;
   ev->audio_start_ms = -1;
+  ev->expires_at = -1;
   ev->audio_end_ms = -1;
   return ev;
 }

@@ -94,6 +94,9 @@ char *gtr_realtime_build_input_audio_buffer_clear (char **event_id);
 /* conversation.item.create: a user message with one input_text part. */
 char *gtr_realtime_build_user_text (const char *text, char **event_id);
 /* conversation.item.create: a function_call_output (output is JSON text, sent as a string). */
+/* conversation.item.create of an assistant message holding `text`
+ * (output_text): what the agent said, carried into a new session. */
+char *gtr_realtime_build_assistant_text (const char *text, char **event_id);
 char *gtr_realtime_build_function_call_output (const char *call_id, const char *output, char **event_id);
 /* response.create, with per-response instructions when not NULL (e.g. a greeting). */
 char *gtr_realtime_build_response_create (const char *instructions, char **event_id);
@@ -101,6 +104,15 @@ char *gtr_realtime_build_response_create (const char *instructions, char **event
 char *gtr_realtime_build_response_cancel (const char *response_id, char **event_id);
 char *gtr_realtime_build_item_truncate (const char *item_id, gint content_index,
     gint64 audio_end_ms, char **event_id);
+
+/* What a client event built above is, to name it when the API answers it
+ * with an `error`: its type, event_id and what it concerns (NULL when
+ * nothing): "item ID" (conversation.item.truncate/.delete/.retrieve, or a
+ * conversation.item.create with an id), "call ID" (a function_call_output),
+ * "response ID" (response.cancel).  FALSE when `json` is not an object with
+ * a string type and event_id. */
+gboolean gtr_realtime_client_event_describe (const char *json, char **type,
+    char **event_id, char **subject);
 
 typedef enum {
   GTR_RT_EVENT_OTHER = 0,  /* any type not listed: type_name keeps it */
@@ -138,6 +150,7 @@ typedef struct {
   char *output_format_desc;
   char *session_id;
   char *session_json;            /* the whole "session" object, serialized */
+  gint64 expires_at;             /* session.expires_at, Unix seconds (-1: absent) */
 
   /* ids shared by many events */
   char *response_id;

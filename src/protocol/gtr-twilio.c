@@ -365,6 +365,16 @@ parse_start (JsonObject *root, GtrTwilioMessage *msg, GError **error)
       && parse_media_format (start, msg, error);
 }
 
+/* A timestamp the elements can turn into nanoseconds without overflow. */
+static gboolean
+check_timestamp (gint64 timestamp_ms, GError **error)
+{
+  if (timestamp_ms <= GTR_TWILIO_MAX_TIMESTAMP_MS)
+    return TRUE;
+  return field_error (error, GTR_PROTOCOL_ERROR_BAD_VALUE, "media", "timestamp",
+      "out of range (at most %" G_GINT64_FORMAT " ms)", (gint64) GTR_TWILIO_MAX_TIMESTAMP_MS);
+}
+
 static gboolean
 parse_media (JsonObject *root, GtrTwilioMessage *msg, GError **error)
 {
@@ -374,6 +384,7 @@ parse_media (JsonObject *root, GtrTwilioMessage *msg, GError **error)
       && dup_string (media, "media", "track", FALSE, &msg->track, error)
       && get_counter (media, "media", "chunk", &msg->chunk, error)
       && get_counter (media, "media", "timestamp", &msg->timestamp_ms, error)
+      && check_timestamp (msg->timestamp_ms, error)
       && get_base64 (media, "media", "payload", &msg->payload, error);
 }
 

@@ -12,6 +12,10 @@
 
 G_BEGIN_DECLS
 
+/* The largest media.timestamp accepted: beyond it, milliseconds no longer
+ * fit a signed 64-bit count of nanoseconds (a GStreamer time). */
+#define GTR_TWILIO_MAX_TIMESTAMP_MS (G_MAXINT64 / 1000000)
+
 typedef enum {
   GTR_TWILIO_EVENT_CONNECTED,
   GTR_TWILIO_EVENT_START,
@@ -48,7 +52,8 @@ typedef struct {
   /* media, dtmf */
   char *track;               /* "inbound" / "inbound_track" (may be NULL for dtmf) */
   gint64 chunk;              /* media.chunk, -1 when absent */
-  gint64 timestamp_ms;       /* media.timestamp (ms since the stream began), -1 when absent */
+  gint64 timestamp_ms;       /* media.timestamp (ms since the stream began), -1 when absent;
+                              * at most GTR_TWILIO_MAX_TIMESTAMP_MS */
   GBytes *payload;           /* media.payload, base64-decoded (may be empty) */
   char *digit;               /* dtmf.digit: "0"-"9", "*", "#", "A"-"D" */
 

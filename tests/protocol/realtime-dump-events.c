@@ -182,6 +182,8 @@ dump_other_events (void)
   emit (gtr_realtime_build_input_audio_buffer_clear (NULL));
   emit (gtr_realtime_build_user_text ("The caller pressed 5.", NULL));
   emit (gtr_realtime_build_user_text ("", NULL));
+  emit (gtr_realtime_build_assistant_text ("Your order ships today.", NULL));
+  emit (gtr_realtime_build_assistant_text ("", NULL));
   emit (gtr_realtime_build_function_call_output ("call_001", "{\"status\":\"shipped\"}", NULL));
   emit (gtr_realtime_build_response_create (NULL, NULL));
   emit (gtr_realtime_build_response_create ("Say exactly: \"Hello, Ada's Bakery, how can I help?\"", NULL));

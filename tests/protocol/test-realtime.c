@@ -810,6 +810,25 @@ test_build_user_text (void)
   json_node_unref (root);
 }
 
+/* What the agent said, carried into a new session: output_text, the one
+ * assistant content type that needs no audio. */
+static void
+test_build_assistant_text (void)
+{
+  const char *said = "Your order \"42\" ships today. ünïcödé\n";
+  g_autofree char *id = NULL;
+  g_autofree char *text = gtr_realtime_build_assistant_text (said, &id);
+  JsonNode *root = check_envelope (text, "conversation.item.create", id);
+
+  assert_string_at (root, "item.type", "message");
+  assert_string_at (root, "item.role", "assistant");
+  assert_string_at (root, "item.content.0.type", "output_text");
+  assert_string_at (root, "item.content.0.text", said);
+  g_assert_cmpuint (object_size_at (root, "item"), ==, 3);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (node_at (root, "item.content"))), ==, 1);
+  json_node_unref (root);
+}
+
 static void
 test_build_function_call_output (void)
 {
@@ -870,6 +889,52 @@ test_build_truncate (void)
   assert_int_at (root, "content_index", 0);
   assert_int_at (root, "audio_end_ms", G_GINT64_CONSTANT (123456789012));
   json_node_unref (root);
+}
+
+/* Each builder's event, described back: what an error names. */
+static void
+assert_described (char *json, const char *want_type, const char *want_id,
+    const char *want_subject)
+{
+  g_autofree char *type = NULL, *id = NULL, *subject = NULL;
+
+  g_assert_true (gtr_realtime_client_event_describe (json, &type, &id, &subject));
+  g_assert_cmpstr (type, ==, want_type);
+  g_assert_cmpstr (id, ==, want_id);
+  g_assert_cmpstr (subject, ==, want_subject);
+  g_free (json);
+}
+
+static void
+test_describe_client_events (void)
+{
+  char *id = NULL;
+  g_autofree char *type = NULL, *event_id = NULL, *subject = NULL;
+  char *json;
+
+  json = gtr_realtime_build_item_truncate ("item_9", 0, 500, &id);
+  assert_described (json, "conversation.item.truncate", id, "item item_9");
+  g_free (id);
+  json = gtr_realtime_build_function_call_output ("call_7", "{}", &id);
+  assert_described (json, "conversation.item.create", id, "call call_7");
+  g_free (id);
+  json = gtr_realtime_build_response_cancel ("resp_3", &id);
+  assert_described (json, "response.cancel", id, "response resp_3");
+  g_free (id);
+  json = gtr_realtime_build_user_text ("The caller pressed 5.", &id);
+  assert_described (json, "conversation.item.create", id, NULL);
+  g_free (id);
+  json = gtr_realtime_build_response_create (NULL, &id);
+  assert_described (json, "response.create", id, NULL);
+  g_free (id);
+
+  g_assert_false (gtr_realtime_client_event_describe ("{not json", &type, &event_id, &subject));
+  g_assert_false (gtr_realtime_client_event_describe ("[1]", &type, &event_id, &subject));
+  g_assert_false (gtr_realtime_client_event_describe ("{\"type\":\"response.create\"}",
+          &type, &event_id, &subject));
+  g_assert_null (type);
+  g_assert_null (event_id);
+  g_assert_null (subject);
 }
 
 static void
@@ -1086,6 +1151,8 @@ test_parse_session (void)
   g_assert_cmpint (created->output_format, ==, GTR_AUDIO_FORMAT_PCM24K);
   g_assert_cmpstr (created->input_format_desc, ==, "audio/pcm 24000 Hz");
   g_assert_cmpstr (created->session_id, ==, "sess_C9G5QPteg4UIbotdKLoYQ");
+  /* when the 60-minute limit falls: the element hands over before it */
+  g_assert_cmpint (created->expires_at, ==, 1756324625);
 
   g_assert_cmpint (updated->input_format, ==, GTR_AUDIO_FORMAT_PCMU);
   g_assert_cmpint (updated->output_format, ==, GTR_AUDIO_FORMAT_PCMA);
@@ -1443,11 +1510,13 @@ main (int argc, char **argv)
   g_test_add_func ("/realtime/build/append", test_build_append);
   g_test_add_func ("/realtime/build/commit-clear", test_build_commit_clear);
   g_test_add_func ("/realtime/build/user-text", test_build_user_text);
+  g_test_add_func ("/realtime/build/assistant-text", test_build_assistant_text);
   g_test_add_func ("/realtime/build/function-call-output", test_build_function_call_output);
   g_test_add_func ("/realtime/build/response-create", test_build_response_create);
   g_test_add_func ("/realtime/build/response-cancel", test_build_response_cancel);
   g_test_add_func ("/realtime/build/truncate", test_build_truncate);
   g_test_add_func ("/realtime/build/null-event-id", test_build_null_event_id);
+  g_test_add_func ("/realtime/describe/client-events", test_describe_client_events);
   g_test_add_func ("/realtime/parse/samples", test_parse_all_samples);
   g_test_add_func ("/realtime/parse/error", test_parse_error);
   g_test_add_func ("/realtime/parse/session", test_parse_session);

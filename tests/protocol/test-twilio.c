@@ -543,6 +543,9 @@ static const Malformed malformed[] = {
   { MEDIA_HEAD "\"media\":{\"payload\":\"////\",\"timestamp\":\"-5\"}}", IN, GTR_PROTOCOL_ERROR_BAD_VALUE, "media.timestamp" },
   { MEDIA_HEAD "\"media\":{\"payload\":\"////\",\"timestamp\":\"99999999999999999999\"}}", IN, GTR_PROTOCOL_ERROR_BAD_VALUE, "media.timestamp" },
   { MEDIA_HEAD "\"media\":{\"payload\":\"////\",\"timestamp\":false}}", IN, GTR_PROTOCOL_ERROR_BAD_TYPE, "media.timestamp" },
+  /* in range of gint64 ms, but not once made nanoseconds */
+  { MEDIA_HEAD "\"media\":{\"payload\":\"////\",\"timestamp\":\"9223372036855\"}}", IN, GTR_PROTOCOL_ERROR_BAD_VALUE, "media.timestamp" },
+  { MEDIA_HEAD "\"media\":{\"payload\":\"////\",\"timestamp\":9223372036854775807}}", IN, GTR_PROTOCOL_ERROR_BAD_VALUE, "media.timestamp" },
   { MEDIA_HEAD "\"media\":{\"payload\":\"////\",\"track\":1}}", IN, GTR_PROTOCOL_ERROR_BAD_TYPE, "media.track" },
   /* sequenceNumber */
   { MEDIA_HEAD "\"sequenceNumber\":\"abc\",\"media\":{\"payload\":\"\"}}", IN, GTR_PROTOCOL_ERROR_BAD_VALUE, "sequenceNumber" },
