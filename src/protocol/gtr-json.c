@@ -69,6 +69,45 @@ has_escaped_nul (const char *text, gsize len)
   return FALSE;
 }
 
+/* Whether every string and member name under `node` is valid UTF-8.  The
+ * text was, but json-glib 1.6 decodes a lone high surrogate ("\ud800" not
+ * followed by a low one) into the three CESU-8 bytes ED A0 80 and drops the
+ * character after it, so a decoded string can hold what no Twilio or OpenAI
+ * peer sends and what no builder can write back.  Walked after the parse,
+ * so any other such decoding is caught as well. */
+static gboolean
+strings_are_utf8 (JsonNode *node)
+{
+  switch (JSON_NODE_TYPE (node)) {
+    case JSON_NODE_VALUE:
+      return json_node_get_value_type (node) != G_TYPE_STRING
+          || g_utf8_validate (json_node_get_string (node), -1, NULL);
+    case JSON_NODE_ARRAY: {
+      JsonArray *array = json_node_get_array (node);
+      guint n = json_array_get_length (array);
+
+      for (guint i = 0; i < n; i++)
+        if (!strings_are_utf8 (json_array_get_element (array, i)))
+          return FALSE;
+      return TRUE;
+    }
+    case JSON_NODE_OBJECT: {
+      JsonObjectIter iter;
+      const char *name;
+      JsonNode *member;
+
+      json_object_iter_init (&iter, json_node_get_object (node));
+      while (json_object_iter_next (&iter, &name, &member))
+        if (!g_utf8_validate (name, -1, NULL) || !strings_are_utf8 (member))
+          return FALSE;
+      return TRUE;
+    }
+    case JSON_NODE_NULL:
+      break;
+  }
+  return TRUE;
+}
+
 const char *
 gtr_json_describe_node (JsonNode *node)
 {
@@ -127,6 +166,11 @@ gtr_json_parse_object (const char *text, gsize len, gsize max_len,
   if (!JSON_NODE_HOLDS_OBJECT (root)) {
     g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_NOT_OBJECT,
         "%s: expected a JSON object, got %s", what, gtr_json_describe_node (root));
+    return NULL;
+  }
+  if (!strings_are_utf8 (root)) {
+    g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_BAD_VALUE,
+        "%s: a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)", what);
     return NULL;
   }
   return json_node_ref (root);

@@ -388,6 +388,16 @@ test_numbers_and_extra_fields_accepted (void)
   g_assert_cmpint (stop->sequence_number, ==, -1);
 }
 
+/* A surrogate pair is one character outside the BMP and comes back as it. */
+static void
+test_surrogate_pair_accepted (void)
+{
+  g_autoptr (GtrTwilioMessage) stop = parse_ok ("{\"event\":\"stop\","
+      "\"streamSid\":\"MZ\\ud83d\\ude00\"}", FALSE);
+
+  g_assert_cmpstr (stop->stream_sid, ==, "MZ\xf0\x9f\x98\x80");
+}
+
 static void
 test_oversize_limit_is_exact (void)
 {
@@ -570,6 +580,12 @@ static const Malformed malformed[] = {
   { START_HEAD "\"customParameters\":{\"a\":\"x\",\"who\":null}," FORMAT_OK "}}", IN, GTR_PROTOCOL_ERROR_BAD_TYPE, "start.customParameters.who" },
   /* json-glib would cut the string at an escaped NUL and hide what follows */
   { "{\"event\":\"media\",\"streamSid\":\"MZ1\",\"media\":{\"payload\":\"AAAA\\u0000!!!\"}}", IN, GTR_PROTOCOL_ERROR_BAD_VALUE, "message" },
+  /* json-glib decodes a lone high surrogate into bytes that are not UTF-8
+   * (ED A0 80) and drops the character after it: found by fuzz-twilio */
+  { "{\"event\":\"stop\",\"streamSid\":\"MZ\\ud800X1\"}", IN, GTR_PROTOCOL_ERROR_BAD_VALUE, "message" },
+  { "{\"event\":\"stop\",\"streamSid\":\"MZ1\",\"\\udbffx\":1}", IN, GTR_PROTOCOL_ERROR_BAD_VALUE, "message" },
+  { START_HEAD "\"customParameters\":{\"who\":[\"\\ud83d\\\\\"]}," FORMAT_OK "}}", IN, GTR_PROTOCOL_ERROR_BAD_VALUE, "message" },
+  { "{\"event\":\"clear\",\"streamSid\":\"MZ\\ud800\\n\"}", OUT, GTR_PROTOCOL_ERROR_BAD_VALUE, "message" },
   { START_HEAD "\"customParameters\":{\"nested\":{\"b\":1}}," FORMAT_OK "}}", IN, GTR_PROTOCOL_ERROR_BAD_TYPE, "start.customParameters.nested" },
   { START_HEAD "\"tracks\":[]}}", IN, GTR_PROTOCOL_ERROR_MISSING_FIELD, "start.mediaFormat" },
   { START_HEAD "\"mediaFormat\":\"audio/x-mulaw\"}}", IN, GTR_PROTOCOL_ERROR_BAD_TYPE, "start.mediaFormat" },
@@ -662,6 +678,7 @@ main (int argc, char **argv)
   g_test_add_func ("/twilio/round-trip/start", test_round_trip_start);
   g_test_add_func ("/twilio/round-trip/other-inbound", test_round_trip_other_inbound);
   g_test_add_func ("/twilio/tolerant/numbers-and-extra-fields", test_numbers_and_extra_fields_accepted);
+  g_test_add_func ("/twilio/tolerant/surrogate-pair", test_surrogate_pair_accepted);
   g_test_add_func ("/twilio/oversize-limit", test_oversize_limit_is_exact);
   g_test_add_func ("/twilio/explicit-length", test_explicit_length);
   g_test_add_func ("/twilio/nesting-depth", test_nesting_depth);
