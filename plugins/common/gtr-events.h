@@ -23,7 +23,7 @@ G_BEGIN_DECLS
  *   tracks       (string)  comma-separated, e.g. "inbound"
  *   custom-parameters (GstStructure named "twilio/custom-parameters",
  *                 one string field per <Parameter>; names kept as Twilio sent them)
- *   stream       (GObject) the GtrTwilioStream that owns the call's WebSocket;
+ *   stream       (GObject) the GstTwilioStream that owns the call's WebSocket;
  *                 twiliosink sends on it.  Other elements must not touch it.
  * The same structure (without "stream") is posted as element message
  * GTR_MESSAGE_START. */

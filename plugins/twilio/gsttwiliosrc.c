@@ -14,9 +14,17 @@
  * when the call ends.  Embedded, an application running its own SoupServer
  * hands over the accepted WebSocket in #GstTwilioSrc:connection instead.
  *
- * With #GstTwilioSrc:auth-token and #GstTwilioSrc:public-url set, a handshake
- * without a valid `X-Twilio-Signature` (HMAC-SHA1 over public-url) is answered
- * HTTP 403 before the upgrade and logged at WARNING.
+ * The call is the connection that sends `start`: one that closes before it,
+ * or stays silent for #GstTwilioSrc:start-timeout-ms (closed, code 1008),
+ * frees the slot for the next handshake, and nothing goes downstream.  With
+ * #GstTwilioSrc:embedded the element never listens and #GstTwilioSrc:connection
+ * may be set in any state, so a server can start the pipeline before the
+ * Media Stream arrives.
+ *
+ * With #GstTwilioSrc:public-url and an auth token (#GstTwilioSrc:auth-token, or
+ * the `TWILIO_AUTH_TOKEN` environment variable, which keeps it off command
+ * lines) a handshake without a valid `X-Twilio-Signature` (HMAC-SHA1 over
+ * public-url) is answered HTTP 403 before the upgrade and logged at WARNING.
  *
  * Downstream, in order with the audio:
  * - stream-start, caps and segment as soon as the element runs (before a call
@@ -34,30 +42,39 @@
  *   so no start=false event follows;
  * - `twilio/mark` (serialized custom event, field name) when Twilio echoes a
  *   mark, i.e. the caller has heard the audio sent before it;
- * - EOS on Twilio's `stop` or when the WebSocket closes.
+ * - EOS on Twilio's `stop`, when the WebSocket closes, or when nothing at all
+ *   has arrived for #GstTwilioSrc:media-timeout-ms (Twilio sends media every
+ *   20 ms, silence included: a quiet socket is a stalled one).
  *
  * Element messages on the bus: `twilio/start` (as twilio/call, without the
  * stream), `twilio/dtmf` (digit, number, stream-sid), `twilio/mark` (name,
- * stream-sid), `twilio/stop` (stream-sid, reason "stop" or "closed").
+ * stream-sid; only with #GstTwilioSrc:mark-messages), `twilio/stop` (stream-sid, reason "stop", "closed",
+ * "timeout" or, embedded, "start-timeout").
  *
  * A `start` whose mediaFormat is not audio/x-mulaw, 8000 Hz, 1 channel is a
  * STREAM/FORMAT error naming what arrived.  Any other bad input (binary
  * frames, invalid JSON, bad base64, oversize frames, media before start, a
  * second start, …) is logged at WARNING once per kind, counted in
- * #GstTwilioSrc:stats and otherwise ignored.
+ * #GstTwilioSrc:stats and otherwise ignored.  A text frame that is not valid
+ * UTF-8 is the exception: libsoup closes the WebSocket (1007) as RFC 6455
+ * requires, which ends the call.
  *
  * Threading: the WebSocket lives on a GMainContext thread (the process-wide
  * network thread when standalone, the connection's own context when
  * embedded).  Frames are parsed there and handed to the streaming thread
- * through a small locked queue: one thread hop per message.
+ * through a small locked queue: one thread hop per message.  With
+ * #GstTwilioSrc:run-to-completion there is no streaming thread: the thread
+ * that parsed a message pushes it downstream at once (twilio-realtime-server
+ * runs every call this way).
  *
  * ## Example launch line
  * |[
  * gst-launch-1.0 twiliosrc port=8080 ! queue ! twiliosink
  * ]| A one-call echo: the caller hears themselves.
  * |[
- * gst-launch-1.0 twiliosrc port=8080 auth-token=$TWILIO_AUTH_TOKEN public-url=wss://example.ngrok.app/media ! openairealtime ! queue ! twiliosink
- * ]| A one-call voice agent, accepting only handshakes signed by Twilio.
+ * TWILIO_AUTH_TOKEN=… gst-launch-1.0 twiliosrc port=8080 public-url=wss://example.ngrok.app/media ! openairealtime ! queue ! twiliosink
+ * ]| A one-call voice agent, accepting only handshakes signed by Twilio
+ * (the token read from the environment).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -69,7 +86,9 @@
 #include <libsoup/soup.h>
 
 #include "gtr-events.h"
+#include "gtr-inspect.h"
 #include "gtr-element-util.h"
+#include "gtr-http-guard.h"
 #include "gtr-netloop.h"
 #include "gtr-protocol.h"
 
@@ -86,6 +105,17 @@ GST_DEBUG_CATEGORY_STATIC (gst_twilio_src_debug);
  * counted as oversize); beyond it libsoup closes the socket (1009). */
 #define SOUP_PAYLOAD_FACTOR 16
 #define DTMF_VOLUME 10
+#define DEFAULT_START_TIMEOUT_MS 5000
+#define DEFAULT_MEDIA_TIMEOUT_MS 10000
+#define DEFAULT_HANDSHAKE_TIMEOUT_MS 5000
+#define DEFAULT_IDLE_TIMEOUT_MS 5000
+#define DEFAULT_EMBEDDED FALSE
+#define DEFAULT_RUN_TO_COMPLETION FALSE
+#define DEFAULT_MARK_MESSAGES FALSE
+#define CLOSE_WAIT_MS 500       /* detach_stream: for the close frame to go out */
+/* Close code for a connection that never started the call (RFC 6455:
+ * policy violation). */
+#define CLOSE_NO_START 1008
 
 /* What can be wrong with a frame: the protocol's codes first (indexed by
  * GtrProtocolError), then our own. */
@@ -117,9 +147,18 @@ struct _GstTwilioSrc
   char *auth_token;
   char *public_url;
   guint max_message_size;
+  guint start_timeout_ms;
+  guint media_timeout_ms;
+  guint handshake_timeout_ms;
+  guint idle_timeout_ms;
+  gboolean embedded;
+  /* From TWILIO_AUTH_TOKEN when auth-token is unset: read in NULL→READY,
+   * dropped in READY→NULL. */
+  char *env_auth_token;
 
   /* Standalone server: created, used and destroyed on the network thread. */
   SoupServer *server;
+  GtrHttpGuard *guard;          /* set and cleared under `lock` (stats read it) */
   gint bound_port;              /* atomic; 0 when not listening */
 
   /* The call, under `lock`. */
@@ -127,6 +166,8 @@ struct _GstTwilioSrc
   GCond cond;
   GstTwilioStream *stream;
   gboolean call_taken;          /* standalone: the one call arrived */
+  GSource *watchdog;            /* the bound on Twilio: see on_watchdog() */
+  gint64 last_frame_us;         /* monotonic time of the last frame */
   GQueue queue;                 /* GstBuffer (PTS = Twilio's time) or GstEvent */
   GQueue outbox;                /* GstMessage to post once unlocked */
   gboolean eos;                 /* call over: EOS once the queue is drained */
@@ -138,7 +179,17 @@ struct _GstTwilioSrc
   gint64 last_chunk;
   gint64 next_timestamp_ms;
 
-  /* Timing, streaming thread only. */
+  /* run-to-completion (set in NULL/READY, read under the object lock):
+   * the network thread pushes, there is no streaming task.  `direct` is
+   * the mode of the current activation, `playing` whether pushing is
+   * allowed now, `direct_done` once EOS or an error went downstream (all
+   * under `lock`). */
+  gboolean run_to_completion;
+  gboolean mark_messages;       /* object lock: a twilio/mark bus message per echo */
+  gboolean direct, playing, direct_done, direct_started;
+  GstPadActivateModeFunction base_activatemode;
+
+  /* Timing, on the thread that pushes (streaming or network). */
   gboolean segment_sent;
   gboolean have_first;
   GstClockTime first_twilio_time;
@@ -146,6 +197,7 @@ struct _GstTwilioSrc
 
   /* Counters, under `lock`. */
   guint64 frames, media, bytes, dtmf, marks;
+  guint64 start_timeouts, closed_before_start, media_timeouts;
   guint64 problems[N_PROBLEMS];
   guint32 warned;               /* bit per Problem: logged once */
 };
@@ -160,6 +212,13 @@ enum
   PROP_AUTH_TOKEN,
   PROP_PUBLIC_URL,
   PROP_MAX_MESSAGE_SIZE,
+  PROP_START_TIMEOUT_MS,
+  PROP_MEDIA_TIMEOUT_MS,
+  PROP_HANDSHAKE_TIMEOUT_MS,
+  PROP_IDLE_TIMEOUT_MS,
+  PROP_EMBEDDED,
+  PROP_RUN_TO_COMPLETION,
+  PROP_MARK_MESSAGES,
   PROP_STATS,
 };
 
@@ -172,6 +231,8 @@ GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (twiliosrc, "twiliosrc", GST_RANK_NONE,
     GST_TYPE_TWILIO_SRC,
     GST_DEBUG_CATEGORY_INIT (gst_twilio_src_debug, "twiliosrc", 0,
         "Twilio Media Stream source"));
+
+static void direct_drain (GstTwilioSrc * self);
 
 static const char *
 problem_name (Problem problem)
@@ -270,6 +331,9 @@ media_format_ok (const GtrTwilioMessage * msg)
       && msg->sample_rate == 8000 && msg->channels == 1;
 }
 
+static void watch_call (GstTwilioSrc * self);
+static void disarm_watchdog (GstTwilioSrc * self);
+
 /* Called with `lock` held. */
 static void
 handle_start (GstTwilioSrc * self, const GtrTwilioMessage * msg)
@@ -281,6 +345,7 @@ handle_start (GstTwilioSrc * self, const GtrTwilioMessage * msg)
     return;
   }
   self->started = TRUE;
+  watch_call (self);
   if (!media_format_ok (msg)) {
     self->error_text = g_strdup_printf ("Twilio's stream format is %s, %d Hz, "
         "%d channel(s); twiliosrc needs audio/x-mulaw, 8000 Hz, 1 channel",
@@ -309,22 +374,28 @@ handle_media (GstTwilioSrc * self, const GtrTwilioMessage * msg)
       : self->next_timestamp_ms;
   GstBuffer *buffer;
 
-  buffer = msg->payload ? gst_buffer_new_wrapped_bytes (msg->payload)
-      : gst_buffer_new ();
+  self->media++;
+  if (len == 0) {
+    /* Valid (the parser allows "payload":""), but there is nothing to play;
+     * an empty GBytes has no data to wrap, so no buffer is made of it. */
+    GST_LOG_OBJECT (self, "media chunk %" G_GINT64_FORMAT " is empty", msg->chunk);
+    return;
+  }
+  buffer = gst_buffer_new_wrapped_bytes (msg->payload);
   /* Twilio's stream time for now; create() maps it to running time. */
   GST_BUFFER_PTS (buffer) = timestamp_ms * GST_MSECOND;
   GST_BUFFER_DURATION (buffer) =
       gst_util_uint64_scale_int (len, GST_SECOND, BYTES_PER_SECOND);
   if (self->last_chunk >= 0 && msg->chunk >= 0
-      && msg->chunk != self->last_chunk + 1) {
+      && (self->last_chunk == G_MAXINT64 || msg->chunk != self->last_chunk + 1)) {
     GST_DEBUG_OBJECT (self, "chunk %" G_GINT64_FORMAT " after %" G_GINT64_FORMAT,
         msg->chunk, self->last_chunk);
     GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
   }
   if (msg->chunk >= 0)
     self->last_chunk = msg->chunk;
-  self->next_timestamp_ms = timestamp_ms + len * 1000 / BYTES_PER_SECOND;
-  self->media++;
+  self->next_timestamp_ms = MIN (timestamp_ms + (gint64) (len * 1000 / BYTES_PER_SECOND),
+      GTR_TWILIO_MAX_TIMESTAMP_MS);
   self->bytes += len;
   GST_LOG_OBJECT (self, "media chunk %" G_GINT64_FORMAT ", %" G_GSIZE_FORMAT
       " bytes at %" G_GINT64_FORMAT " ms", msg->chunk, len, timestamp_ms);
@@ -357,11 +428,19 @@ handle_dtmf (GstTwilioSrc * self, const GtrTwilioMessage * msg)
 static void
 handle_mark (GstTwilioSrc * self, const GtrTwilioMessage * msg)
 {
+  gboolean post;
+
   GST_DEBUG_OBJECT (self, "mark '%s' played", msg->name);
   self->marks++;
-  post_element_message (self, gst_structure_new (GTR_MESSAGE_MARK,
-          "name", G_TYPE_STRING, msg->name,
-          "stream-sid", G_TYPE_STRING, msg->stream_sid, NULL));
+  gst_twilio_stream_mark_echoed (self->stream, msg->name);
+  /* one every 100-200 ms of agent audio per call: on the bus only if asked */
+  GST_OBJECT_LOCK (self);
+  post = self->mark_messages;
+  GST_OBJECT_UNLOCK (self);
+  if (post)
+    post_element_message (self, gst_structure_new (GTR_MESSAGE_MARK,
+            "name", G_TYPE_STRING, msg->name,
+            "stream-sid", G_TYPE_STRING, msg->stream_sid, NULL));
   enqueue (self, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
           gst_structure_new (GTR_EVENT_MARK, "name", G_TYPE_STRING, msg->name,
               NULL)));
@@ -374,6 +453,7 @@ end_call (GstTwilioSrc * self, const char *reason)
   if (self->stopped)
     return;
   self->stopped = TRUE;
+  disarm_watchdog (self);
   GST_INFO_OBJECT (self, "call over (%s)", reason);
   post_element_message (self, gst_structure_new (GTR_MESSAGE_STOP,
           "stream-sid", G_TYPE_STRING, self->stream_sid,
@@ -442,6 +522,7 @@ dispatch_message (GstTwilioSrc * self, const GtrTwilioMessage * msg)
       handle_mark (self, msg);
       break;
     case GTR_TWILIO_EVENT_STOP:
+      gst_twilio_stream_set_stopped (self->stream);
       end_call (self, "stop");
       break;
     default:
@@ -465,6 +546,7 @@ on_text (GstTwilioStream * stream, const char *text, gsize len, gpointer user_da
   msg = gtr_twilio_message_parse (text, len, max, &error);
   g_mutex_lock (&self->lock);
   self->frames++;
+  self->last_frame_us = g_get_monotonic_time ();
   if (self->stream != stream)
     GST_DEBUG_OBJECT (self, "a frame while the call is being dropped");
   else if (msg)
@@ -473,6 +555,7 @@ on_text (GstTwilioStream * stream, const char *text, gsize len, gpointer user_da
     note_protocol_error (self, error);
   g_mutex_unlock (&self->lock);
   flush_outbox (self);
+  direct_drain (self);
   g_clear_error (&error);
   if (msg)
     gtr_twilio_message_free (msg);
@@ -487,21 +570,184 @@ on_binary (GstTwilioStream * stream, gsize len, gpointer user_data)
 
   g_mutex_lock (&self->lock);
   self->frames++;
+  self->last_frame_us = g_get_monotonic_time ();
   note_problem (self, PROBLEM_BINARY_FRAME, detail);
   g_mutex_unlock (&self->lock);
   g_free (detail);
+}
+
+/* A connection that goes away before `start` was never the call: a
+ * standalone element waits for the next one.  Embedded, the application
+ * handed over this connection only, so the call is over.  `lock` held;
+ * returns the stream the caller must release (standalone), or NULL. */
+static GstTwilioStream *
+abandon_unstarted (GstTwilioSrc * self, const char *reason)
+{
+  GstTwilioStream *stream;
+
+  disarm_watchdog (self);
+  if (g_atomic_int_get (&self->bound_port) == 0) {
+    /* embedded: nothing else will come */
+    end_call (self, reason);
+    return NULL;
+  }
+  GST_INFO_OBJECT (self, "the connection ended before 'start' (%s): "
+      "waiting for the call", reason);
+  stream = g_steal_pointer (&self->stream);
+  self->call_taken = FALSE;
+  return stream;
 }
 
 static void
 on_closed (GstTwilioStream * stream, gushort code, gpointer user_data)
 {
   GstTwilioSrc *self = user_data;
+  GstTwilioStream *dropped = NULL;
 
   g_mutex_lock (&self->lock);
-  if (self->stream == stream)
+  if (self->stream == stream && !self->started) {
+    self->closed_before_start++;
+    dropped = abandon_unstarted (self, "closed");
+  } else if (self->stream == stream) {
     end_call (self, "closed");
+  }
   g_mutex_unlock (&self->lock);
   flush_outbox (self);
+  direct_drain (self);
+  /* We are inside the stream's handler: its handlers cannot be removed
+   * here, but they ignore a stream that is no longer ours, and it emits
+   * nothing after "closed". */
+  if (dropped)
+    g_object_unref (dropped);
+}
+
+/* The watchdog: every wait on Twilio has a bound.  Until `start`, the
+ * connection has start-timeout-ms to say it; once the call runs, Twilio
+ * sends a media message every 20 ms (silence included), so nothing for
+ * media-timeout-ms means a stalled peer (a network that dropped the
+ * connection without closing it).  One source at a time, on the stream's
+ * context; it re-arms itself for what remains instead of being reset on
+ * every message. */
+
+static void arm_watchdog (GstTwilioSrc * self, GMainContext * context,
+    guint timeout_ms);
+
+/* `start` did not come in time.  `lock` held; returns the stream to close
+ * and the one to release (standalone). */
+static void
+start_timed_out (GstTwilioSrc * self, GstTwilioStream ** close,
+    GstTwilioStream ** dropped)
+{
+  guint timeout_ms;
+
+  GST_OBJECT_LOCK (self);
+  timeout_ms = self->start_timeout_ms;
+  GST_OBJECT_UNLOCK (self);
+  self->start_timeouts++;
+  GST_WARNING_OBJECT (self, "no 'start' within %u ms of the WebSocket "
+      "opening: closing it (code %u)", timeout_ms, CLOSE_NO_START);
+  *close = g_object_ref (self->stream);
+  *dropped = abandon_unstarted (self, "start-timeout");
+}
+
+/* Nothing from Twilio for media-timeout-ms, or not yet: `lock` held;
+ * returns the stream to close. */
+static GstTwilioStream *
+check_silence (GstTwilioSrc * self, GMainContext * context)
+{
+  gint64 silent_ms = (g_get_monotonic_time () - self->last_frame_us) / 1000;
+  guint timeout_ms;
+
+  GST_OBJECT_LOCK (self);
+  timeout_ms = self->media_timeout_ms;
+  GST_OBJECT_UNLOCK (self);
+  if (silent_ms < timeout_ms) {
+    arm_watchdog (self, context, timeout_ms - silent_ms);
+    return NULL;
+  }
+  self->media_timeouts++;
+  GST_WARNING_OBJECT (self, "nothing from Twilio for %" G_GINT64_FORMAT
+      " ms (media-timeout-ms %u): the connection is stalled, the call is "
+      "over", silent_ms, timeout_ms);
+  end_call (self, "timeout");
+  return g_object_ref (self->stream);
+}
+
+static gboolean
+on_watchdog (gpointer data)
+{
+  GstTwilioSrc *self = data;
+  GMainContext *context = g_source_get_context (g_main_current_source ());
+  GstTwilioStream *close = NULL, *dropped = NULL;
+  gushort code = CLOSE_NO_START;
+
+  g_mutex_lock (&self->lock);
+  if (!self->watchdog || g_main_current_source () != self->watchdog
+      || !self->stream) {
+    g_mutex_unlock (&self->lock);
+    return G_SOURCE_REMOVE;
+  }
+  g_clear_pointer (&self->watchdog, g_source_unref);
+  if (!self->started) {
+    start_timed_out (self, &close, &dropped);
+  } else if (!self->stopped) {
+    close = check_silence (self, context);
+    code = SOUP_WEBSOCKET_CLOSE_GOING_AWAY;
+  }
+  g_mutex_unlock (&self->lock);
+  flush_outbox (self);
+  direct_drain (self);
+
+  if (dropped)
+    gst_twilio_stream_set_handlers (dropped, NULL, NULL);
+  if (close) {
+    gst_twilio_stream_close (close, code, code == CLOSE_NO_START
+        ? "no start message" : "nothing received");
+    g_object_unref (close);
+  }
+  if (dropped)
+    g_object_unref (dropped);
+  return G_SOURCE_REMOVE;
+}
+
+/* `lock` held; on the stream's context. */
+static void
+arm_watchdog (GstTwilioSrc * self, GMainContext * context, guint timeout_ms)
+{
+  self->watchdog = g_timeout_source_new (timeout_ms);
+  g_source_set_callback (self->watchdog, on_watchdog,
+      gst_object_ref (self), gst_object_unref);
+  g_source_attach (self->watchdog, context);
+}
+
+/* `lock` held. */
+static void
+disarm_watchdog (GstTwilioSrc * self)
+{
+  if (!self->watchdog)
+    return;
+  g_source_destroy (self->watchdog);
+  g_clear_pointer (&self->watchdog, g_source_unref);
+}
+
+/* From `start` on, the bound is between messages.  `lock` held; on the
+ * stream's context. */
+static void
+watch_call (GstTwilioSrc * self)
+{
+  GMainContext *context = self->watchdog
+      ? g_source_get_context (self->watchdog) : NULL;
+  guint timeout_ms;
+
+  if (!context)
+    return;
+  g_main_context_ref (context);
+  disarm_watchdog (self);
+  GST_OBJECT_LOCK (self);
+  timeout_ms = self->media_timeout_ms;
+  GST_OBJECT_UNLOCK (self);
+  arm_watchdog (self, context, timeout_ms);
+  g_main_context_unref (context);
 }
 
 static const GstTwilioStreamHandlers stream_handlers = {
@@ -514,7 +760,7 @@ attach_connection (GstTwilioSrc * self, SoupWebsocketConnection * connection,
     GMainContext * context)
 {
   GstTwilioStream *stream;
-  guint max;
+  guint max, start_timeout_ms;
 
   g_mutex_lock (&self->lock);
   if (self->stream || self->call_taken) {
@@ -524,6 +770,7 @@ attach_connection (GstTwilioSrc * self, SoupWebsocketConnection * connection,
   self->call_taken = TRUE;
   GST_OBJECT_LOCK (self);
   max = self->max_message_size;
+  start_timeout_ms = self->start_timeout_ms;
   GST_OBJECT_UNLOCK (self);
   stream = gst_twilio_stream_new (connection, context);
   gst_twilio_stream_set_max_incoming_payload_size (stream,
@@ -532,8 +779,11 @@ attach_connection (GstTwilioSrc * self, SoupWebsocketConnection * connection,
   self->stream = stream;
   if (!gst_twilio_stream_is_open (stream))
     end_call (self, "closed");
+  else
+    arm_watchdog (self, context, start_timeout_ms);
   g_mutex_unlock (&self->lock);
   flush_outbox (self);
+  direct_drain (self);
   return TRUE;
 }
 
@@ -546,11 +796,16 @@ detach_stream (GstTwilioSrc * self)
 
   g_mutex_lock (&self->lock);
   stream = g_steal_pointer (&self->stream);
+  disarm_watchdog (self);
   g_mutex_unlock (&self->lock);
   if (!stream)
     return;
   gst_twilio_stream_set_handlers (stream, NULL, NULL);
   gst_twilio_stream_close (stream, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  /* READY→NULL is often the last thing a program does: let the close frame
+   * go out first (gst-launch-1.0 exits right after) */
+  if (!gst_twilio_stream_wait_closed (stream, CLOSE_WAIT_MS))
+    GST_DEBUG_OBJECT (self, "the close was not sent within %u ms", CLOSE_WAIT_MS);
   g_object_unref (stream);
 }
 
@@ -569,12 +824,21 @@ reset_call (GstTwilioSrc * self)
   self->next_timestamp_ms = 0;
   self->have_first = FALSE;
   self->frames = self->media = self->bytes = self->dtmf = self->marks = 0;
+  self->start_timeouts = self->closed_before_start = self->media_timeouts = 0;
   memset (self->problems, 0, sizeof (self->problems));
   self->warned = 0;
   g_mutex_unlock (&self->lock);
 }
 
 /* ---- Standalone server, on the network thread ---- */
+
+/* The token handshakes are checked with: the property, else the
+ * environment's.  Object lock held. */
+static const char *
+auth_token (GstTwilioSrc * self)
+{
+  return self->auth_token ? self->auth_token : self->env_auth_token;
+}
 
 /* The HTTP status refusing this handshake, or 0 to let it upgrade. */
 static guint
@@ -593,8 +857,8 @@ check_handshake (GstTwilioSrc * self, SoupServerMessage * msg)
   }
 
   GST_OBJECT_LOCK (self);
-  if (self->auth_token && self->public_url)
-    valid = gtr_twilio_signature_validate (self->auth_token, self->public_url,
+  if (auth_token (self) && self->public_url)
+    valid = gtr_twilio_signature_validate (auth_token (self), self->public_url,
         NULL, 0, signature);
   GST_OBJECT_UNLOCK (self);
   if (!valid) {
@@ -645,6 +909,8 @@ server_start (gpointer data)
 {
   ServerCall *call = data;
   GstTwilioSrc *self = call->self;
+  GtrHttpGuardLimits limits;
+  GtrHttpGuard *guard;
   GSocketAddress *address;
   GSList *uris;
   char *host, *path;
@@ -657,6 +923,16 @@ server_start (gpointer data)
   GST_OBJECT_UNLOCK (self);
 
   self->server = soup_server_new ("server-header", PACKAGE " ", NULL);
+  /* Refusals close their connection, and no connection that never
+   * finishes a request holds a descriptor: see gtr-http-guard.h. */
+  GST_OBJECT_LOCK (self);
+  limits.handshake_timeout_ms = self->handshake_timeout_ms;
+  limits.idle_timeout_ms = self->idle_timeout_ms;
+  GST_OBJECT_UNLOCK (self);
+  guard = gtr_http_guard_new (self->server, &limits);
+  g_mutex_lock (&self->lock);
+  self->guard = guard;
+  g_mutex_unlock (&self->lock);
   soup_server_add_early_handler (self->server, path, early_handler, self, NULL);
   soup_server_add_websocket_handler (self->server, path, NULL, NULL,
       websocket_handler, self, NULL);
@@ -680,7 +956,13 @@ server_stop (gpointer data)
 {
   ServerCall *call = data;
   GstTwilioSrc *self = call->self;
+  GtrHttpGuard *guard;
 
+  g_mutex_lock (&self->lock);
+  guard = g_steal_pointer (&self->guard);
+  g_mutex_unlock (&self->lock);
+  if (guard)
+    gtr_http_guard_free (guard);
   if (self->server) {
     soup_server_disconnect (self->server);
     g_clear_object (&self->server);
@@ -689,19 +971,41 @@ server_stop (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* NULL→READY, standalone: what the listener will check with, and whether
+ * that makes sense. */
 static gboolean
 check_settings (GstTwilioSrc * self)
 {
-  gboolean ok;
+  const char *env_token = g_getenv ("TWILIO_AUTH_TOKEN");
+  gboolean have_token, have_url, bad_path;
+  const char *token_from;
 
   GST_OBJECT_LOCK (self);
-  ok = !self->auth_token || self->public_url;
+  g_clear_pointer (&self->env_auth_token, g_free);
+  if (!self->auth_token && env_token && *env_token)
+    self->env_auth_token = g_strdup (env_token);
+  have_token = auth_token (self) != NULL;
+  token_from = self->auth_token ? "auth-token" : "TWILIO_AUTH_TOKEN";
+  have_url = self->public_url && *self->public_url;
+  bad_path = !self->path || self->path[0] != '/';
   GST_OBJECT_UNLOCK (self);
-  if (!ok)
+
+  if (bad_path) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("auth-token is set but public-url is not: the X-Twilio-Signature "
-            "cannot be checked"), (NULL));
-  return ok;
+        ("path must be an absolute HTTP path such as /media"), (NULL));
+    return FALSE;
+  }
+  if (have_token && !have_url) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("an auth token is set (%s) but public-url is not: the "
+            "X-Twilio-Signature cannot be checked", token_from), (NULL));
+    return FALSE;
+  }
+  if (have_url && !have_token)
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("public-url is set but there is no auth token (auth-token or "
+            "TWILIO_AUTH_TOKEN): handshakes are not checked"), (NULL));
+  return TRUE;
 }
 
 static gboolean
@@ -731,13 +1035,18 @@ stop_server (GstTwilioSrc * self)
   gtr_netloop_run_sync (server_stop, &call);
 }
 
+/* Embedded: the application's server hands the call over (`embedded`, or
+ * a `connection` set before READY); the element does not listen. */
 static gboolean
 is_embedded (GstTwilioSrc * self)
 {
   gboolean embedded;
 
+  GST_OBJECT_LOCK (self);
+  embedded = self->embedded;
+  GST_OBJECT_UNLOCK (self);
   g_mutex_lock (&self->lock);
-  embedded = self->stream != NULL;
+  embedded = embedded || self->stream != NULL;
   g_mutex_unlock (&self->lock);
   return embedded;
 }
@@ -747,15 +1056,41 @@ gst_twilio_src_change_state (GstElement * element, GstStateChange transition)
 {
   GstTwilioSrc *self = GST_TWILIO_SRC (element);
   GstStateChangeReturn ret;
+  gboolean run_to_completion;
 
-  if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
-    if (!check_settings (self))
-      return GST_STATE_CHANGE_FAILURE;
-    if (!is_embedded (self) && !start_server (self))
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY && !is_embedded (self)) {
+    if (!check_settings (self) || !start_server (self))
       return GST_STATE_CHANGE_FAILURE;
   }
 
-  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  GST_OBJECT_LOCK (self);
+  run_to_completion = self->run_to_completion;
+  GST_OBJECT_UNLOCK (self);
+  if (!run_to_completion) {
+    ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  } else {
+    /* GstBaseSrc's own state handling is all about its task: skipped.  A
+     * live source still does not preroll, and pushes only in PLAYING. */
+    if (transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED) {
+      g_mutex_lock (&self->lock);
+      self->playing = FALSE;
+      g_mutex_unlock (&self->lock);
+    }
+    ret = GST_ELEMENT_CLASS (g_type_class_peek (GST_TYPE_ELEMENT))->change_state
+        (element, transition);
+    if (ret == GST_STATE_CHANGE_SUCCESS
+        && (transition == GST_STATE_CHANGE_READY_TO_PAUSED
+            || transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED))
+      ret = GST_STATE_CHANGE_NO_PREROLL;
+    if (ret != GST_STATE_CHANGE_FAILURE
+        && transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING) {
+      g_mutex_lock (&self->lock);
+      self->playing = TRUE;
+      g_mutex_unlock (&self->lock);
+      /* stream-start, caps and segment now, and what waited for PLAYING */
+      direct_drain (self);
+    }
+  }
 
   if (transition == GST_STATE_CHANGE_READY_TO_NULL
       || (transition == GST_STATE_CHANGE_NULL_TO_READY
@@ -763,6 +1098,9 @@ gst_twilio_src_change_state (GstElement * element, GstStateChange transition)
     stop_server (self);
     detach_stream (self);
     reset_call (self);
+    GST_OBJECT_LOCK (self);
+    g_clear_pointer (&self->env_auth_token, g_free);
+    GST_OBJECT_UNLOCK (self);
   }
   return ret;
 }
@@ -800,6 +1138,132 @@ push_segment (GstTwilioSrc * self)
   GST_OBJECT_UNLOCK (self);
   gst_pad_push_event (GST_BASE_SRC_PAD (self), event);
   self->segment_sent = TRUE;
+}
+
+/* ---- run-to-completion: the network thread pushes ---- */
+
+/* What GstBaseSrc's task sends first: stream-start, caps, segment.  Stream
+ * lock held. */
+static void
+direct_start (GstTwilioSrc * self)
+{
+  GstPad *pad = GST_BASE_SRC_PAD (self);
+  gchar *id = gst_pad_create_stream_id (pad, GST_ELEMENT (self), NULL);
+  GstEvent *event = gst_event_new_stream_start (id);
+  GstCaps *caps = gst_pad_get_pad_template_caps (pad);
+
+  gst_event_set_group_id (event, gst_util_group_id_next ());
+  gst_pad_push_event (pad, event);
+  gst_pad_push_event (pad, gst_event_new_caps (caps));
+  gst_caps_unref (caps);
+  g_free (id);
+  push_segment (self);
+  self->direct_started = TRUE;
+}
+
+/* With run-to-completion, push what the call produced, on the thread that
+ * produced it (the connection's: the network thread), right away: no queue
+ * between threads, no streaming task.  Only in PLAYING; what comes before
+ * waits until then.  Does what GstBaseSrc's loop would on a bad flow: EOS
+ * downstream, and an error for not-linked or an error flow. */
+static void
+direct_drain (GstTwilioSrc * self)
+{
+  GstPad *pad = GST_BASE_SRC_PAD (self);
+  gboolean go;
+
+  g_mutex_lock (&self->lock);
+  go = self->direct && self->playing && !self->direct_done;
+  g_mutex_unlock (&self->lock);
+  if (!go)
+    return;
+
+  GST_PAD_STREAM_LOCK (pad);
+  if (!self->direct_started)
+    direct_start (self);
+  for (;;) {
+    gpointer item = NULL;
+    char *error_text = NULL;
+    gboolean eos = FALSE;
+    GstFlowReturn flow;
+
+    g_mutex_lock (&self->lock);
+    if (!self->direct || !self->playing || self->direct_done) {
+      g_mutex_unlock (&self->lock);
+      break;
+    }
+    if (self->error_text) {
+      error_text = g_strdup (self->error_text);
+      self->direct_done = TRUE;
+    } else if (!(item = g_queue_pop_head (&self->queue)) && self->eos) {
+      eos = self->direct_done = TRUE;
+    }
+    g_mutex_unlock (&self->lock);
+
+    if (error_text) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("%s", error_text), (NULL));
+      g_free (error_text);
+      gst_pad_push_event (pad, gst_event_new_eos ());
+      break;
+    }
+    if (eos) {
+      gst_pad_push_event (pad, gst_event_new_eos ());
+      break;
+    }
+    if (!item)
+      break;
+    if (GST_IS_EVENT (item)) {
+      gst_pad_push_event (pad, item);
+      continue;
+    }
+    timestamp_buffer (self, item);
+    flow = gst_pad_push (pad, item);
+    if (flow == GST_FLOW_OK || flow == GST_FLOW_FLUSHING)
+      continue;   /* flushing: the next round sees the deactivation */
+    GST_DEBUG_OBJECT (self, "downstream returned %s", gst_flow_get_name (flow));
+    g_mutex_lock (&self->lock);
+    self->direct_done = TRUE;
+    g_mutex_unlock (&self->lock);
+    if (flow == GST_FLOW_NOT_LINKED || flow < GST_FLOW_EOS)
+      GST_ELEMENT_FLOW_ERROR (self, flow);
+    gst_pad_push_event (pad, gst_event_new_eos ());
+    break;
+  }
+  GST_PAD_STREAM_UNLOCK (pad);
+}
+
+/* The src pad's activation: GstBaseSrc's (which starts the task), unless
+ * run-to-completion, where activating only allows the network thread to
+ * push. */
+static gboolean
+gst_twilio_src_activate_mode (GstPad * pad, GstObject * parent,
+    GstPadMode mode, gboolean active)
+{
+  GstTwilioSrc *self = GST_TWILIO_SRC (parent);
+  gboolean direct;
+
+  GST_OBJECT_LOCK (self);
+  direct = self->run_to_completion;
+  GST_OBJECT_UNLOCK (self);
+  g_mutex_lock (&self->lock);
+  if (!active)
+    direct = self->direct;
+  g_mutex_unlock (&self->lock);
+  if (mode != GST_PAD_MODE_PUSH || !direct)
+    return self->base_activatemode (pad, parent, mode, active);
+
+  g_mutex_lock (&self->lock);
+  self->direct = active;
+  self->playing = FALSE;
+  self->direct_done = FALSE;
+  g_mutex_unlock (&self->lock);
+  /* deactivating: the pad is flushing, so a push in flight returns; wait
+   * for it */
+  GST_PAD_STREAM_LOCK (pad);
+  self->direct_started = FALSE;
+  self->segment_sent = FALSE;
+  GST_PAD_STREAM_UNLOCK (pad);
+  return TRUE;
 }
 
 static GstFlowReturn
@@ -910,7 +1374,16 @@ stats_new (GstTwilioSrc * self)
       "media", G_TYPE_UINT64, self->media,
       "bytes", G_TYPE_UINT64, self->bytes,
       "dtmf", G_TYPE_UINT64, self->dtmf,
-      "marks", G_TYPE_UINT64, self->marks, NULL);
+      "marks", G_TYPE_UINT64, self->marks,
+      "start-timeouts", G_TYPE_UINT64, self->start_timeouts,
+      "closed-before-start", G_TYPE_UINT64, self->closed_before_start,
+      "media-timeouts", G_TYPE_UINT64, self->media_timeouts,
+      "handshake-timeouts", G_TYPE_UINT64,
+      self->guard ? gtr_http_guard_get_handshake_timeouts (self->guard) : 0,
+      "idle-timeouts", G_TYPE_UINT64,
+      self->guard ? gtr_http_guard_get_idle_timeouts (self->guard) : 0,
+      "refused", G_TYPE_UINT64,
+      self->guard ? gtr_http_guard_get_refused (self->guard) : 0, NULL);
   for (guint i = 0; i < N_PROBLEMS; i++)
     gst_structure_set (s, problem_name (i), G_TYPE_UINT64, self->problems[i], NULL);
   g_mutex_unlock (&self->lock);
@@ -923,7 +1396,10 @@ static gboolean
 settable (GstTwilioSrc * self, GParamSpec * pspec)
 {
   gboolean listen_setting = pspec->param_id == PROP_ADDRESS
-      || pspec->param_id == PROP_PORT || pspec->param_id == PROP_PATH;
+      || pspec->param_id == PROP_PORT || pspec->param_id == PROP_PATH
+      || pspec->param_id == PROP_EMBEDDED
+      || pspec->param_id == PROP_HANDSHAKE_TIMEOUT_MS
+      || pspec->param_id == PROP_IDLE_TIMEOUT_MS;
   GstState limit = listen_setting ? GST_STATE_NULL : GST_STATE_READY;
   GstState state;
 
@@ -957,10 +1433,22 @@ gst_twilio_src_set_property (GObject * object, guint prop_id,
   GstTwilioSrc *self = GST_TWILIO_SRC (object);
 
   if (prop_id == PROP_CONNECTION) {
-    if (GST_STATE (self) <= GST_STATE_READY)
+    gboolean any_state;
+
+    GST_OBJECT_LOCK (self);
+    any_state = self->embedded;
+    GST_OBJECT_UNLOCK (self);
+    if (any_state || GST_STATE (self) <= GST_STATE_READY)
       set_connection (self, g_value_get_object (value));
     else
-      GST_WARNING_OBJECT (self, "'connection' can only be set in NULL or READY");
+      GST_WARNING_OBJECT (self, "'connection' can only be set in NULL or "
+          "READY, unless 'embedded' is set");
+    return;
+  }
+  if (prop_id == PROP_MARK_MESSAGES) {
+    GST_OBJECT_LOCK (self);
+    self->mark_messages = g_value_get_boolean (value);
+    GST_OBJECT_UNLOCK (self);
     return;
   }
   if (!settable (self, pspec))
@@ -989,6 +1477,24 @@ gst_twilio_src_set_property (GObject * object, guint prop_id,
       break;
     case PROP_MAX_MESSAGE_SIZE:
       self->max_message_size = g_value_get_uint (value);
+      break;
+    case PROP_START_TIMEOUT_MS:
+      self->start_timeout_ms = g_value_get_uint (value);
+      break;
+    case PROP_MEDIA_TIMEOUT_MS:
+      self->media_timeout_ms = g_value_get_uint (value);
+      break;
+    case PROP_HANDSHAKE_TIMEOUT_MS:
+      self->handshake_timeout_ms = g_value_get_uint (value);
+      break;
+    case PROP_IDLE_TIMEOUT_MS:
+      self->idle_timeout_ms = g_value_get_uint (value);
+      break;
+    case PROP_EMBEDDED:
+      self->embedded = g_value_get_boolean (value);
+      break;
+    case PROP_RUN_TO_COMPLETION:
+      self->run_to_completion = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1025,12 +1531,66 @@ gst_twilio_src_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_MAX_MESSAGE_SIZE:
       g_value_set_uint (value, self->max_message_size);
       break;
+    case PROP_START_TIMEOUT_MS:
+      g_value_set_uint (value, self->start_timeout_ms);
+      break;
+    case PROP_MEDIA_TIMEOUT_MS:
+      g_value_set_uint (value, self->media_timeout_ms);
+      break;
+    case PROP_HANDSHAKE_TIMEOUT_MS:
+      g_value_set_uint (value, self->handshake_timeout_ms);
+      break;
+    case PROP_IDLE_TIMEOUT_MS:
+      g_value_set_uint (value, self->idle_timeout_ms);
+      break;
+    case PROP_EMBEDDED:
+      g_value_set_boolean (value, self->embedded);
+      break;
+    case PROP_RUN_TO_COMPLETION:
+      g_value_set_boolean (value, self->run_to_completion);
+      break;
+    case PROP_MARK_MESSAGES:
+      g_value_set_boolean (value, self->mark_messages);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK (self);
 }
+
+/* gst-inspect-1.0 as the manual: what GObject cannot introspect, in factory
+ * metadata (gtr_inspect_add_metadata, plugins/common/gtr-inspect.h). */
+static const char *const inspect_example[] = {
+  "$ gst-launch-1.0 twiliosrc port=8080 ! queue ! twiliosink",
+  "Echo: the caller hears themselves (TwiML <Connect><Stream url=\"wss://HOST/media\"/>; a tunnel such as ngrok connects to 127.0.0.1:8080).",
+  "$ gst-launch-1.0 twiliosrc port=8080 ! openairealtime ! queue ! twiliosink",
+  "A voice agent (the key from OPENAI_API_KEY).",
+  NULL
+};
+
+static const char *const inspect_messages[] = {
+  "twilio/start: the call started (Twilio's start). stream-sid, call-sid, account-sid (string); tracks (string): "
+      "comma-separated, e.g. \"inbound\"; custom-parameters (GstStructure twilio/custom-parameters): one string field "
+      "per <Parameter> of the TwiML.",
+  "twilio/dtmf: a key press. digit (string): 0-9, *, #, A-D; number (int): 0-15 (*=10, #=11, A-D=12-15); stream-sid (string).",
+  "twilio/mark: Twilio echoed a mark: the caller has heard everything sent before it (only with mark-messages=true). name (string); stream-sid (string).",
+  "twilio/stop: the call is over, EOS follows. stream-sid (string); reason (string): stop (Twilio's stop), closed "
+      "(the socket closed), timeout (nothing for media-timeout-ms), start-timeout (embedded: no start within "
+      "start-timeout-ms).",
+  NULL
+};
+
+static const char *const inspect_events[] = {
+  "src, twilio/call (sticky custom downstream, before the first buffer): stream-sid, call-sid, account-sid, tracks "
+      "(string); custom-parameters (GstStructure); stream (GstTwilioStream: the call's WebSocket, for twiliosink; "
+      "other elements pass it on untouched).",
+  "src, dtmf-event (custom downstream, the standard DTMF event): type (int) 1, number (int) 0-15, volume (int) 10, "
+      "start (boolean) TRUE, method (int) 2; no start=FALSE follows (Twilio reports a key once).",
+  "src, twilio/mark (serialized custom downstream): name (string): Twilio echoed this mark.",
+  "src, EOS: the call ended (stop, the socket closed, media-timeout-ms; embedded also start-timeout-ms).",
+  NULL
+};
 
 static void
 install_properties (GObjectClass * gobject_class)
@@ -1063,21 +1623,85 @@ install_properties (GObjectClass * gobject_class)
       g_param_spec_string ("auth-token", "Auth token",
           "Twilio auth token: with public-url set, a handshake without a valid "
           "X-Twilio-Signature is refused with HTTP 403 (standalone mode).  "
-          "Write-only; never logged", NULL,
+          "Unset: the TWILIO_AUTH_TOKEN environment variable, read in "
+          "NULL->READY (keeps the token off command lines).  Write-only; "
+          "never logged", NULL,
           G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_PUBLIC_URL,
       g_param_spec_string ("public-url", "Public URL",
           "The wss:// URL Twilio connects to (the <Stream url>), over which "
-          "Twilio computes X-Twilio-Signature", NULL, rw));
+          "Twilio computes X-Twilio-Signature (standalone mode).  Unset: "
+          "handshakes are not checked, and an auth-token without it fails "
+          "NULL->READY (RESOURCE/SETTINGS)", NULL, rw));
   g_object_class_install_property (gobject_class, PROP_MAX_MESSAGE_SIZE,
       g_param_spec_uint ("max-message-size", "Max message size",
           "Largest text frame parsed, in bytes; longer ones are counted as "
           "'oversize' and ignored (frames over 16 times this close the socket)",
           1024, 16 * 1024 * 1024, DEFAULT_MAX_MESSAGE_SIZE, rw));
+  g_object_class_install_property (gobject_class, PROP_START_TIMEOUT_MS,
+      g_param_spec_uint ("start-timeout-ms", "Start timeout (ms)",
+          "Milliseconds from the WebSocket upgrade until Twilio's 'start' "
+          "(Twilio sends it at once).  A connection still silent then is "
+          "closed (code 1008) and counted in stats 'start-timeouts'; "
+          "standalone, the element waits for the next connection; embedded, "
+          "the call ends (EOS, twilio/stop reason \"start-timeout\")",
+          10, 60000, DEFAULT_START_TIMEOUT_MS, rw));
+  g_object_class_install_property (gobject_class, PROP_MEDIA_TIMEOUT_MS,
+      g_param_spec_uint ("media-timeout-ms", "Media timeout (ms)",
+          "Once the call runs, Twilio sends a media message every 20 ms, "
+          "silence included: nothing at all for this many milliseconds means "
+          "a stalled connection, and the call ends (socket closed with 1001, "
+          "EOS, twilio/stop reason \"timeout\", stats 'media-timeouts')",
+          100, 600000, DEFAULT_MEDIA_TIMEOUT_MS, rw));
+  g_object_class_install_property (gobject_class, PROP_HANDSHAKE_TIMEOUT_MS,
+      g_param_spec_uint ("handshake-timeout-ms", "Handshake timeout (ms)",
+          "Standalone: milliseconds a new TCP connection has to complete its "
+          "HTTP request headers (the WebSocket handshake); a silent or "
+          "byte-by-byte one is shut down then and counted in stats "
+          "'handshake-timeouts'.  Set in NULL",
+          10, 60000, DEFAULT_HANDSHAKE_TIMEOUT_MS, rw));
+  g_object_class_install_property (gobject_class, PROP_IDLE_TIMEOUT_MS,
+      g_param_spec_uint ("idle-timeout-ms", "Idle timeout (ms)",
+          "Standalone: milliseconds a kept-alive HTTP connection may wait "
+          "for its next request before it is shut down (stats "
+          "'idle-timeouts').  Every refusal (403, 404, 503) closes its "
+          "connection at once (stats 'refused').  Set in NULL",
+          10, 60000, DEFAULT_IDLE_TIMEOUT_MS, rw));
+  g_object_class_install_property (gobject_class, PROP_EMBEDDED,
+      g_param_spec_boolean ("embedded", "Embedded",
+          "Never listen: the application's own server hands the call over in "
+          "'connection', which may then be set in any state (once), so the "
+          "pipeline, and the agent's session, can be started before the "
+          "Media Stream arrives.  Set in NULL",
+          DEFAULT_EMBEDDED, rw));
+  g_object_class_install_property (gobject_class, PROP_RUN_TO_COMPLETION,
+      g_param_spec_boolean ("run-to-completion", "Run to completion",
+          "Push each message's buffer or event downstream from the thread "
+          "it arrived on (the network thread, or the embedding application's "
+          "connection context) instead of the element's own streaming "
+          "thread: no thread and no hand-off per call.  Everything "
+          "downstream then runs on that thread, which every call shares, so "
+          "nothing after twiliosrc may block (put a queue before a "
+          "clock-synced sink).  Pushes only in PLAYING.  Set in NULL or READY",
+          DEFAULT_RUN_TO_COMPLETION, rw));
+  g_object_class_install_property (gobject_class, PROP_MARK_MESSAGES,
+      g_param_spec_boolean ("mark-messages", "Mark messages",
+          "Post a twilio/mark element message on the bus for every mark "
+          "Twilio echoes (off: the twilio/mark event downstream, which "
+          "openairealtime and twiliosink use, is always sent; a bus message "
+          "per mark costs every call a wake-up of the bus every 100-200 ms "
+          "of agent audio).  May change in any state",
+          DEFAULT_MARK_MESSAGES, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+          | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Counters of the current call: frames, media, bytes, dtmf, marks "
-          "received, and one counter per kind of bad input (not-json, "
+          "received; start-timeouts and closed-before-start (connections "
+          "that never started a call); media-timeouts (calls ended by a "
+          "stalled connection); handshake-timeouts, idle-timeouts and "
+          "refused (HTTP connections shut down or refused by the "
+          "standalone listener, since READY); and one counter per kind of bad "
+          "input (not-json, "
           "not-object, missing-field, bad-type, bad-value, bad-base64, "
           "unknown-event, oversize, unknown-field, binary-frame, before-start, "
           "second-start, wrong-stream-sid, after-stop)",
@@ -1094,6 +1718,7 @@ gst_twilio_src_finalize (GObject * object)
   g_free (self->address);
   g_free (self->path);
   g_free (self->auth_token);
+  g_free (self->env_auth_token);
   g_free (self->public_url);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
@@ -1117,15 +1742,18 @@ gst_twilio_src_class_init (GstTwilioSrcClass * klass)
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
       "Twilio Media Stream source", "Source/Network/Audio",
-      "Receives a phone call's audio from a Twilio Media Stream WebSocket "
-      "(mu-law 8 kHz).  Downstream: sticky event twilio/call (stream-sid, "
-      "call-sid, account-sid, tracks, custom-parameters, stream) before the "
-      "first buffer, dtmf-event per key, twilio/mark per echoed mark, EOS when "
-      "the call ends.  Bus: element messages twilio/start, twilio/dtmf "
-      "(digit, number, stream-sid), twilio/mark (name, stream-sid), "
-      "twilio/stop (stream-sid, reason).  A non-mu-law start is a STREAM/FORMAT "
-      "error; other bad input is logged once per kind and counted in 'stats'",
+      "Receives a phone call from a Twilio Media Stream WebSocket "
+      "(<Connect><Stream>): the caller's audio as mu-law 8 kHz buffers, the "
+      "call's details, key presses and echoed marks as events and messages. "
+      "Standalone it listens itself (address, port, path) for one call; "
+      "embedded, the application hands it the accepted WebSocket "
+      "(connection).  A non-mu-law start is a STREAM/FORMAT error; other bad "
+      "input is logged once per kind and counted in 'stats'.  Example, "
+      "messages and events below (and in docs/elements.md)",
       "gst-twilio-realtime");
+  gtr_inspect_add_metadata (element_class, "example", inspect_example);
+  gtr_inspect_add_metadata (element_class, "messages", inspect_messages);
+  gtr_inspect_add_metadata (element_class, "events", inspect_events);
 
   element_class->change_state = gst_twilio_src_change_state;
   basesrc_class->start = gst_twilio_src_start;
@@ -1142,6 +1770,11 @@ gst_twilio_src_init (GstTwilioSrc * self)
   self->port = DEFAULT_PORT;
   self->path = g_strdup (DEFAULT_PATH);
   self->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
+  self->start_timeout_ms = DEFAULT_START_TIMEOUT_MS;
+  self->media_timeout_ms = DEFAULT_MEDIA_TIMEOUT_MS;
+  self->handshake_timeout_ms = DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  self->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
+  self->embedded = DEFAULT_EMBEDDED;
   self->last_chunk = -1;
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
@@ -1150,4 +1783,9 @@ gst_twilio_src_init (GstTwilioSrc * self)
 
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
+  self->run_to_completion = DEFAULT_RUN_TO_COMPLETION;
+  self->mark_messages = DEFAULT_MARK_MESSAGES;
+  self->base_activatemode = GST_PAD_ACTIVATEMODEFUNC (GST_BASE_SRC_PAD (self));
+  gst_pad_set_activatemode_function (GST_BASE_SRC_PAD (self),
+      gst_twilio_src_activate_mode);
 }

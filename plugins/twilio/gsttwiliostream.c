@@ -28,8 +28,25 @@ struct _GstTwilioStream
   GQueue outgoing;              /* char * text frames not yet written */
   gboolean flush_scheduled;
   gboolean closed;              /* closed by us or by the peer */
+  gboolean stopped;             /* Twilio said stop */
   gboolean signals_connected;
+  struct EchoWatch *echo_watch; /* see gst_twilio_stream_watch_echo */
+  gboolean close_queued;        /* gst_twilio_stream_close() asked for our close frame */
+  gboolean close_sent;          /* ... and it was handed to libsoup */
+  GCond close_cond;             /* signalled with close_sent */
 };
+
+typedef struct EchoWatch
+{
+  GstTwilioStream *stream;
+  char *name;
+  GSource *timeout;
+  GstTwilioStreamEchoFunc func;
+  gpointer user_data;
+  GDestroyNotify notify;
+} EchoWatch;
+
+static void echo_watch_end (GstTwilioStream * self, GstTwilioEchoResult result);
 
 G_DEFINE_TYPE_WITH_CODE (GstTwilioStream, gst_twilio_stream, G_TYPE_OBJECT,
     GST_DEBUG_CATEGORY_INIT (gst_twilio_stream_debug, "twiliostream", 0,
@@ -80,6 +97,7 @@ on_closed (SoupWebsocketConnection * conn, GstTwilioStream * self)
   g_mutex_lock (&self->lock);
   self->closed = TRUE;
   g_mutex_unlock (&self->lock);
+  echo_watch_end (self, GST_TWILIO_ECHO_GONE);
 
   g_mutex_lock (&self->handler_lock);
   if (self->handlers.closed)
@@ -190,7 +208,7 @@ gst_twilio_stream_is_open (GstTwilioStream * self)
   g_return_val_if_fail (GST_IS_TWILIO_STREAM (self), FALSE);
 
   g_mutex_lock (&self->lock);
-  open = !self->closed;
+  open = !self->closed && !self->stopped;
   g_mutex_unlock (&self->lock);
   return open;
 }
@@ -245,6 +263,164 @@ gst_twilio_stream_send_text (GstTwilioStream * self, char *text)
   return TRUE;
 }
 
+/* ---- Playback drain ---- */
+
+static void
+echo_watch_free (EchoWatch * watch)
+{
+  if (watch->timeout) {
+    g_source_destroy (watch->timeout);
+    g_source_unref (watch->timeout);
+  }
+  if (watch->notify)
+    watch->notify (watch->user_data);
+  g_object_unref (watch->stream);
+  g_free (watch->name);
+  g_free (watch);
+}
+
+/* Take the watch (when `name` is NULL or its own) and report to it. */
+static void
+echo_watch_end_if (GstTwilioStream * self, const char *name,
+    GstTwilioEchoResult result)
+{
+  EchoWatch *watch;
+
+  g_mutex_lock (&self->lock);
+  watch = self->echo_watch;
+  if (watch && (!name || g_str_equal (watch->name, name)))
+    self->echo_watch = NULL;
+  else
+    watch = NULL;
+  g_mutex_unlock (&self->lock);
+  if (!watch)
+    return;
+  GST_DEBUG_OBJECT (self, "mark '%s': %s", watch->name,
+      result == GST_TWILIO_ECHO_HEARD ? "echoed" : result == GST_TWILIO_ECHO_GONE
+      ? "the call ended first" : "timed out");
+  watch->func (self, result, watch->user_data);
+  echo_watch_free (watch);
+}
+
+static void
+echo_watch_end (GstTwilioStream * self, GstTwilioEchoResult result)
+{
+  echo_watch_end_if (self, NULL, result);
+}
+
+static gboolean
+echo_timed_out (gpointer data)
+{
+  echo_watch_end (GST_TWILIO_STREAM (data), GST_TWILIO_ECHO_TIMED_OUT);
+  return G_SOURCE_REMOVE;
+}
+
+typedef struct
+{
+  GstTwilioStream *stream;
+  char *name;
+} EchoReport;
+
+static gboolean
+echo_report_run (gpointer data)
+{
+  EchoReport *report = data;
+
+  echo_watch_end_if (report->stream, report->name, GST_TWILIO_ECHO_HEARD);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+echo_report_free (gpointer data)
+{
+  EchoReport *report = data;
+
+  g_object_unref (report->stream);
+  g_free (report->name);
+  g_free (report);
+}
+
+void
+gst_twilio_stream_mark_echoed (GstTwilioStream * self, const char *name)
+{
+  EchoReport *report;
+  GSource *source;
+  gboolean watched;
+
+  g_return_if_fail (GST_IS_TWILIO_STREAM (self));
+
+  g_mutex_lock (&self->lock);
+  watched = self->echo_watch && g_strcmp0 (self->echo_watch->name, name) == 0;
+  g_mutex_unlock (&self->lock);
+  if (!watched)
+    return;
+  /* Reported from an idle source: the caller (twiliosrc, holding its own
+   * lock) must not run the watcher's code, which posts on the bus. */
+  report = g_new0 (EchoReport, 1);
+  report->stream = g_object_ref (self);
+  report->name = g_strdup (name);
+  source = g_idle_source_new ();
+  g_source_set_callback (source, echo_report_run, report, echo_report_free);
+  g_source_attach (source, self->context);
+  g_source_unref (source);
+}
+
+void
+gst_twilio_stream_watch_echo (GstTwilioStream * self, const char *name,
+    guint timeout_ms, GstTwilioStreamEchoFunc func, gpointer user_data,
+    GDestroyNotify notify)
+{
+  EchoWatch *watch = g_new0 (EchoWatch, 1), *previous;
+  gboolean gone;
+
+  g_return_if_fail (GST_IS_TWILIO_STREAM (self));
+
+  watch->stream = g_object_ref (self);
+  watch->name = g_strdup (name);
+  watch->func = func;
+  watch->user_data = user_data;
+  watch->notify = notify;
+  watch->timeout = g_timeout_source_new (timeout_ms);
+  /* The source holds no reference: the watch removes it when it ends. */
+  g_source_set_callback (watch->timeout, echo_timed_out, self, NULL);
+
+  g_mutex_lock (&self->lock);
+  previous = self->echo_watch;
+  self->echo_watch = watch;
+  gone = self->closed || self->stopped;
+  g_mutex_unlock (&self->lock);
+  g_source_attach (watch->timeout, self->context);
+  if (previous)
+    echo_watch_free (previous);
+  if (gone)
+    echo_watch_end (self, GST_TWILIO_ECHO_GONE);
+}
+
+void
+gst_twilio_stream_set_stopped (GstTwilioStream * self)
+{
+  g_return_if_fail (GST_IS_TWILIO_STREAM (self));
+
+  g_mutex_lock (&self->lock);
+  self->stopped = TRUE;
+  g_mutex_unlock (&self->lock);
+  echo_watch_end (self, GST_TWILIO_ECHO_GONE);
+}
+
+void
+gst_twilio_stream_cancel_echo_watch (GstTwilioStream * self)
+{
+  EchoWatch *watch;
+
+  g_return_if_fail (GST_IS_TWILIO_STREAM (self));
+
+  g_mutex_lock (&self->lock);
+  watch = g_steal_pointer (&self->echo_watch);
+  g_mutex_unlock (&self->lock);
+  if (watch)
+    echo_watch_free (watch);
+}
+
 typedef struct
 {
   GstTwilioStream *stream;
@@ -262,6 +438,10 @@ close_on_context (gpointer data)
   flush_outgoing (req->stream);
   if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_close (conn, req->code, req->reason);
+  g_mutex_lock (&req->stream->lock);
+  req->stream->close_sent = TRUE;
+  g_cond_broadcast (&req->stream->close_cond);
+  g_mutex_unlock (&req->stream->lock);
   return G_SOURCE_REMOVE;
 }
 
@@ -287,9 +467,13 @@ gst_twilio_stream_close (GstTwilioStream * self, gushort code, const char *reaso
   g_mutex_lock (&self->lock);
   was_closed = self->closed;
   self->closed = TRUE;
+  if (!was_closed)
+    self->close_queued = TRUE;
   g_mutex_unlock (&self->lock);
 
   disconnect_signals (self);
+  if (!was_closed)
+    echo_watch_end (self, GST_TWILIO_ECHO_GONE);
   if (was_closed)
     return;
 
@@ -302,6 +486,26 @@ gst_twilio_stream_close (GstTwilioStream * self, gushort code, const char *reaso
   g_source_set_callback (source, close_on_context, req, close_request_free);
   g_source_attach (source, self->context);
   g_source_unref (source);
+}
+
+gboolean
+gst_twilio_stream_wait_closed (GstTwilioStream * self, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
+  gboolean sent;
+
+  g_return_val_if_fail (GST_IS_TWILIO_STREAM (self), FALSE);
+
+  /* on the socket's own thread the close can only run after we return */
+  if (g_main_context_is_owner (self->context))
+    return self->close_sent;
+  g_mutex_lock (&self->lock);
+  /* nothing to wait for when the peer closed first */
+  while (self->close_queued && !self->close_sent
+      && g_cond_wait_until (&self->close_cond, &self->lock, deadline));
+  sent = !self->close_queued || self->close_sent;
+  g_mutex_unlock (&self->lock);
+  return sent;
 }
 
 typedef struct
@@ -365,6 +569,7 @@ gst_twilio_stream_finalize (GObject * object)
   g_free (self->stream_sid);
   g_mutex_clear (&self->lock);
   g_mutex_clear (&self->handler_lock);
+  g_cond_clear (&self->close_cond);
 
   G_OBJECT_CLASS (gst_twilio_stream_parent_class)->finalize (object);
 }
@@ -394,5 +599,6 @@ gst_twilio_stream_init (GstTwilioStream * self)
 {
   g_mutex_init (&self->lock);
   g_mutex_init (&self->handler_lock);
+  g_cond_init (&self->close_cond);
   g_queue_init (&self->outgoing);
 }

@@ -49,8 +49,40 @@ gboolean gst_twilio_stream_send_text (GstTwilioStream * stream, char *text);
 /* Close the WebSocket (on its context) and drop the connection's signal
  * handlers.  Idempotent. */
 void gst_twilio_stream_close (GstTwilioStream * stream, gushort code, const char *reason);
+/* After gst_twilio_stream_close(): wait (at most `timeout_ms`) until the
+ * close frame has been handed to libsoup on the socket's context, so a
+ * process that exits next still says goodbye.  On that context's own
+ * thread it does not wait (the close runs once the caller returns).  TRUE
+ * if it was handed over. */
+gboolean gst_twilio_stream_wait_closed (GstTwilioStream * stream, guint timeout_ms);
 
+/* TRUE until the WebSocket closes or the call is stopped (below). */
 gboolean gst_twilio_stream_is_open (GstTwilioStream * stream);
+
+/* twiliosrc: Twilio said `stop`: the caller is gone, though the socket may
+ * not be closed yet.  Nothing sent now will be heard. */
+void gst_twilio_stream_set_stopped (GstTwilioStream * stream);
+
+/* Playback drain, for twiliosink's EOS: twiliosrc reports every mark Twilio
+ * echoes (the caller has heard everything before it) ... */
+void gst_twilio_stream_mark_echoed (GstTwilioStream * stream, const char *name);
+
+/* ... and `func` is called once, later, with no lock held, with how the
+ * wait ended (on the stream's context, or on the thread that closes or
+ * stops the stream).  One watch at a time: a new one (or
+ * gst_twilio_stream_cancel_echo_watch) drops the previous without calling
+ * it; `notify` frees `user_data` either way. */
+typedef enum {
+  GST_TWILIO_ECHO_HEARD,        /* the mark came back: all before it was played */
+  GST_TWILIO_ECHO_GONE,         /* the call ended first (stop, or the socket closed) */
+  GST_TWILIO_ECHO_TIMED_OUT,    /* timeout_ms passed */
+} GstTwilioEchoResult;
+typedef void (*GstTwilioStreamEchoFunc) (GstTwilioStream * stream,
+    GstTwilioEchoResult result, gpointer user_data);
+void gst_twilio_stream_watch_echo (GstTwilioStream * stream, const char *name,
+    guint timeout_ms, GstTwilioStreamEchoFunc func, gpointer user_data,
+    GDestroyNotify notify);
+void gst_twilio_stream_cancel_echo_watch (GstTwilioStream * stream);
 
 /* The raw limit libsoup applies before a frame reaches us (a frame beyond it
  * closes the socket with 1009); elements set it above their own parse limit

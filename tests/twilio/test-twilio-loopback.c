@@ -10,6 +10,7 @@
 #include "twilio-test-client.h"
 
 #include <glib/gstdio.h>
+#include <sys/prctl.h>
 
 #define WAIT_MS 5000
 #define N_CHUNKS 50
@@ -23,7 +24,44 @@ typedef struct {
   TestClient *client;
   GMutex lock;
   GPtrArray *sink_events;    /* names of custom events reaching twiliosink */
+  gint buffers, on_network; /* buffers twiliosrc pushed; of them, from gtr-network */
 } Loopback;
+
+/* Which thread pushes twiliosrc's buffers. */
+static GstPadProbeReturn
+count_pusher (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Loopback *lb = data;
+  char name[17] = "";
+
+  prctl (PR_GET_NAME, name, 0, 0, 0);
+  g_atomic_int_inc (&lb->buffers);
+  if (g_str_equal (name, "gtr-network"))
+    g_atomic_int_inc (&lb->on_network);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Whether this process has a thread named `name` now. */
+static gboolean
+have_thread (const char *name)
+{
+  GDir *dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *tid;
+  gboolean found = FALSE;
+
+  fail_unless (dir != NULL);
+  while (!found && (tid = g_dir_read_name (dir))) {
+    char *path = g_strdup_printf ("/proc/self/task/%s/comm", tid);
+    char *comm = NULL;
+
+    if (g_file_get_contents (path, &comm, NULL, NULL))
+      found = g_str_equal (g_strstrip (comm), name);
+    g_free (comm);
+    g_free (path);
+  }
+  g_dir_close (dir);
+  return found;
+}
 
 static GstPadProbeReturn
 record_event (GstPad *pad, GstPadProbeInfo *info, gpointer data)
@@ -68,13 +106,13 @@ wait_sink_event (Loopback *lb, const char *prefix)
 }
 
 static Loopback *
-loopback_start (void)
+loopback_start_desc (const char *desc)
 {
   Loopback *lb = g_new0 (Loopback, 1);
   GstPad *pad;
   gint port;
 
-  lb->pipeline = gst_parse_launch ("twiliosrc name=src port=0 ! queue ! twiliosink name=sink", NULL);
+  lb->pipeline = gst_parse_launch (desc, NULL);
   fail_unless (lb->pipeline != NULL);
   lb->src = gst_bin_get_by_name (GST_BIN (lb->pipeline), "src");
   lb->sink = gst_bin_get_by_name (GST_BIN (lb->pipeline), "sink");
@@ -83,6 +121,9 @@ loopback_start (void)
   lb->sink_events = g_ptr_array_new_with_free_func (g_free);
   pad = gst_element_get_static_pad (lb->sink, "sink");
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, record_event, lb, NULL);
+  gst_object_unref (pad);
+  pad = gst_element_get_static_pad (lb->src, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_pusher, lb, NULL);
   gst_object_unref (pad);
 
   g_assert_cmpint (gst_element_set_state (lb->pipeline, GST_STATE_READY), ==,
@@ -93,6 +134,12 @@ loopback_start (void)
   g_assert_cmpint (gst_element_set_state (lb->pipeline, GST_STATE_PLAYING), !=,
       GST_STATE_CHANGE_FAILURE);
   return lb;
+}
+
+static Loopback *
+loopback_start (void)
+{
+  return loopback_start_desc ("twiliosrc name=src port=0 ! queue ! twiliosink name=sink");
 }
 
 static void
@@ -224,6 +271,101 @@ GST_START_TEST (test_echo_marks_dtmf_clear)
 }
 GST_END_TEST;
 
+/* ---- EOS waits until Twilio has played what it holds ---- */
+
+/* A loopback call whose caller has heard `n` chunks back, then EOS into the
+ * sink (as when the agent ends the call): returns the index of the frame
+ * that must be the final mark. */
+static guint
+echo_then_eos (Loopback *lb, guint n)
+{
+  guint before;
+
+  lb->client = test_client_connect (lb->port, "/media", NULL);
+  g_assert_cmpuint (lb->client->status, ==, 101);
+  test_client_send_take (lb->client, test_twilio_start ());
+  for (gint64 chunk = 1; chunk <= n; chunk++)
+    test_client_send_take (lb->client, test_twilio_media (chunk, NULL));
+  fail_unless (test_client_wait_frames (lb->client, n, WAIT_MS));
+  before = lb->client->received->len;
+  send_custom_to_sink (lb, gst_event_new_eos ());
+  return before;
+}
+
+static GstMessage *
+wait_eos (Loopback *lb, guint timeout_ms)
+{
+  return test_client_wait_message (lb->client, lb->bus,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR, NULL, timeout_ms);
+}
+
+GST_START_TEST (test_eos_waits_for_playback)
+{
+  Loopback *lb = loopback_start ();
+  GtrTwilioMessage *msg;
+  GstMessage *bus_msg;
+  guint mark_index = echo_then_eos (lb, 10);
+
+  /* The final mark follows the audio... */
+  fail_unless (test_client_wait_frames (lb->client, mark_index + 1, WAIT_MS),
+      "no mark after EOS");
+  msg = received (lb, mark_index);
+  g_assert_cmpint (msg->type, ==, GTR_TWILIO_EVENT_MARK);
+  g_assert_cmpstr (msg->name, ==, "gtr-eos");
+  gtr_twilio_message_free (msg);
+  /* ...and while Twilio still plays, there is no EOS to end the call on. */
+  bus_msg = wait_eos (lb, 500);
+  fail_unless (bus_msg == NULL, "EOS posted before Twilio played the audio");
+  /* Twilio echoes the mark: everything was heard. */
+  test_client_send_take (lb->client, gtr_twilio_build_mark_echo (20, TEST_STREAM_SID, "gtr-eos"));
+  bus_msg = wait_eos (lb, WAIT_MS);
+  fail_unless (bus_msg != NULL && GST_MESSAGE_TYPE (bus_msg) == GST_MESSAGE_EOS,
+      "no EOS after the echo");
+  gst_message_unref (bus_msg);
+  g_assert_cmpuint (sink_stat (lb, "drains"), ==, 1);
+  g_assert_cmpuint (sink_stat (lb, "drain-timeouts"), ==, 0);
+  loopback_free (lb);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_eos_drain_is_bounded)
+{
+  Loopback *lb = loopback_start ();
+  GstMessage *bus_msg;
+  gint64 start, waited_ms;
+
+  g_object_set (lb->sink, "drain-timeout-ms", 400, NULL);
+  echo_then_eos (lb, 5);
+  start = g_get_monotonic_time ();
+  /* A Twilio that never echoes: EOS comes at the bound. */
+  bus_msg = wait_eos (lb, WAIT_MS);
+  waited_ms = (g_get_monotonic_time () - start) / 1000;
+  fail_unless (bus_msg != NULL && GST_MESSAGE_TYPE (bus_msg) == GST_MESSAGE_EOS);
+  gst_message_unref (bus_msg);
+  g_assert_cmpint (waited_ms, >=, 350);
+  g_assert_cmpuint (sink_stat (lb, "drain-timeouts"), ==, 1);
+  g_assert_cmpuint (sink_stat (lb, "drains"), ==, 0);
+  loopback_free (lb);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_eos_drain_ends_on_hang_up)
+{
+  Loopback *lb = loopback_start ();
+  GstMessage *bus_msg;
+
+  echo_then_eos (lb, 5);
+  /* The caller hangs up instead: nothing left to wait for. */
+  soup_websocket_connection_close (lb->client->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  bus_msg = wait_eos (lb, WAIT_MS);
+  fail_unless (bus_msg != NULL && GST_MESSAGE_TYPE (bus_msg) == GST_MESSAGE_EOS);
+  gst_message_unref (bus_msg);
+  g_assert_cmpuint (sink_stat (lb, "drains"), ==, 0);
+  g_assert_cmpuint (sink_stat (lb, "drain-timeouts"), ==, 0);
+  loopback_free (lb);
+}
+GST_END_TEST;
+
 /* The peer hangs up while the sink still sends: no crash, the call ends. */
 GST_START_TEST (test_peer_closes_while_sending)
 {
@@ -261,7 +403,8 @@ summary_int (JsonObject *summary, const char *name)
 /* Driven by twilio-call-sim, the faithful Twilio: its strict validation
  * finds no violation, the caller hears every frame back, DTMF reaches the
  * bus, the call ends cleanly. */
-GST_START_TEST (test_call_sim_echo)
+static void
+call_sim_echo (gboolean run_to_completion)
 {
   const char *sim = g_getenv ("GTR_TWILIO_CALL_SIM");
   char *dir = g_dir_make_tmp ("twilio-loopback-XXXXXX", NULL);
@@ -279,7 +422,9 @@ GST_START_TEST (test_call_sim_echo)
   /* meson builds the sim before this test and sets the variable. */
   fail_unless (sim && g_file_test (sim, G_FILE_TEST_IS_EXECUTABLE),
       "GTR_TWILIO_CALL_SIM (%s) is not an executable", sim);
-  lb = loopback_start ();
+  lb = run_to_completion
+      ? loopback_start_desc ("twiliosrc name=src port=0 run-to-completion=true ! twiliosink name=sink")
+      : loopback_start ();
   url = g_strdup_printf ("ws://127.0.0.1:%u/media", lb->port);
   proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, sim,
       "--url", url, "--play", "tone:440:1000", "--dtmf", "5@300",
@@ -290,6 +435,9 @@ GST_START_TEST (test_call_sim_echo)
   fail_unless (msg != NULL, "no twilio/dtmf from the sim's key press");
   g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure (msg), "digit"), ==, "5");
   gst_message_unref (msg);
+  /* mid-call: a streaming thread ("src:src") only without run-to-completion,
+   * which pushes every buffer from the network thread instead */
+  g_assert_cmpint (have_thread ("src:src"), ==, !run_to_completion);
   msg = test_client_wait_message (NULL, lb->bus, GST_MESSAGE_EOS | GST_MESSAGE_ERROR, NULL, 10000);
   fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
   gst_message_unref (msg);
@@ -311,6 +459,9 @@ GST_START_TEST (test_call_sim_echo)
   g_assert_cmpint (received, <=, sent);
   g_assert_cmpint (summary_int (summary, "bytes_received"), ==, received * 160);
   g_assert_cmpint (sink_stat (lb, "media"), >=, received);
+  g_assert_cmpint (g_atomic_int_get (&lb->buffers), >=, received);
+  g_assert_cmpint (g_atomic_int_get (&lb->on_network), ==,
+      run_to_completion ? g_atomic_int_get (&lb->buffers) : 0);
 
   g_object_unref (parser);
   g_object_unref (proc);
@@ -323,6 +474,20 @@ GST_START_TEST (test_call_sim_echo)
   g_free (dir);
   g_free (url);
 }
+
+GST_START_TEST (test_call_sim_echo)
+{
+  call_sim_echo (FALSE);
+}
+GST_END_TEST;
+
+/* run-to-completion, as the server runs twiliosrc (and with no queue, as its
+ * default pipeline): the same call, every buffer pushed by the network
+ * thread, no streaming thread. */
+GST_START_TEST (test_call_sim_echo_run_to_completion)
+{
+  call_sim_echo (TRUE);
+}
 GST_END_TEST;
 
 static Suite *
@@ -334,7 +499,11 @@ loopback_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_echo_marks_dtmf_clear);
   tcase_add_test (tc, test_peer_closes_while_sending);
+  tcase_add_test (tc, test_eos_waits_for_playback);
+  tcase_add_test (tc, test_eos_drain_is_bounded);
+  tcase_add_test (tc, test_eos_drain_ends_on_hang_up);
   tcase_add_test (tc, test_call_sim_echo);
+  tcase_add_test (tc, test_call_sim_echo_run_to_completion);
   return s;
 }
 

@@ -7,6 +7,9 @@
 #include "gtr-events.h"
 #include "gtr-protocol.h"
 #include "twilio-test-client.h"
+#include "raw-http-client.h"
+
+#include <sys/resource.h>
 
 #define TWILIO_CAPS "audio/x-mulaw, rate=(int)8000, channels=(int)1"
 #define WAIT_MS 5000
@@ -356,7 +359,14 @@ GST_START_TEST (test_call_flow)
   g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure (msg), "digit"), ==, "#");
   gst_message_unref (msg);
 
-  /* A mark echo: a serialized custom event and a bus message. */
+  /* A mark echo: a serialized custom event, and a bus message only with
+   * mark-messages (off by default; it may change while the call runs). */
+  test_client_send_take (call->client, gtr_twilio_build_mark_echo (7, TEST_STREAM_SID, "m-0"));
+  event = pull_event (call, GTR_EVENT_MARK);
+  fail_unless (event != NULL);
+  g_assert_cmpstr (gst_structure_get_string (gst_event_get_structure (event), "name"), ==, "m-0");
+  gst_event_unref (event);
+  g_object_set (call->h->element, "mark-messages", TRUE, NULL);
   test_client_send_take (call->client, gtr_twilio_build_mark_echo (7, TEST_STREAM_SID, "m-1"));
   event = pull_event (call, GTR_EVENT_MARK);
   fail_unless (event != NULL);
@@ -365,6 +375,8 @@ GST_START_TEST (test_call_flow)
   gst_event_unref (event);
   msg = wait_element_message (call, GTR_MESSAGE_MARK);
   fail_unless (msg != NULL);
+  /* the first twilio/mark on the bus is m-1's: m-0's, posted before it on
+   * the same thread, was never posted */
   g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure (msg), "name"), ==, "m-1");
   gst_message_unref (msg);
 
@@ -373,11 +385,11 @@ GST_START_TEST (test_call_flow)
           TEST_ACCOUNT_SID, TEST_CALL_SID));
   assert_call_ended (call, "stop");
 
-  g_assert_cmpuint (stat (call, "frames"), ==, 8);
+  g_assert_cmpuint (stat (call, "frames"), ==, 9);
   g_assert_cmpuint (stat (call, "media"), ==, 3);
   g_assert_cmpuint (stat (call, "bytes"), ==, 480);
   g_assert_cmpuint (stat (call, "dtmf"), ==, 1);
-  g_assert_cmpuint (stat (call, "marks"), ==, 1);
+  g_assert_cmpuint (stat (call, "marks"), ==, 2);
   src_call_free (call);
 }
 GST_END_TEST;
@@ -528,6 +540,27 @@ GST_START_TEST (test_bad_input)
 }
 GST_END_TEST;
 
+/* "payload":"" is valid Twilio (the parser accepts it): nothing to push,
+ * no crash, and the call goes on. */
+GST_START_TEST (test_empty_payload)
+{
+  SrcCall *call = src_call_started ();
+  GstBuffer *buffer;
+
+  test_client_send (call->client, "{\"event\":\"media\"," SID ",\"media\":"
+      "{\"track\":\"inbound\",\"chunk\":\"1\",\"timestamp\":\"0\",\"payload\":\"\"}}");
+  test_client_send_take (call->client, test_twilio_media (2, NULL));
+  buffer = pull_buffer (call);
+  fail_unless (buffer != NULL, "no buffer after an empty payload");
+  assert_payload (buffer, 2);
+  gst_buffer_unref (buffer);
+  fail_unless_equals_uint64 (stat (call, "media"), 2);
+  fail_unless_equals_uint64 (stat (call, "bytes"), 160);
+  fail_unless (gst_harness_try_pull (call->h) == NULL, "a buffer for the empty payload");
+  src_call_free (call);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_after_stop_ignored)
 {
   SrcCall *call = src_call_started ();
@@ -583,6 +616,117 @@ GST_START_TEST (test_token_without_url_fails)
   gst_bus_set_flushing (bus, TRUE);
   gst_object_unref (bus);
   gst_object_unref (src);
+}
+GST_END_TEST;
+
+/* ---- Connections that never start a call ---- */
+
+/* Nothing of a call crossed the src pad: no call event, no buffer, no EOS. */
+static void
+assert_no_call_flow (SrcCall *call)
+{
+  g_assert_cmpint (flow_index (call, GTR_EVENT_CALL), <, 0);
+  g_assert_cmpint (flow_index (call, "buffer"), <, 0);
+  g_assert_cmpint (flow_index (call, "eos"), <, 0);
+}
+
+/* The next caller gets the slot and a working call. */
+static void
+assert_next_call_works (SrcCall *call)
+{
+  GstBuffer *buffer;
+
+  src_call_connect (call, NULL);
+  g_assert_cmpuint (call->client->status, ==, 101);
+  test_client_send_take (call->client, test_twilio_start ());
+  test_client_send_take (call->client, test_twilio_media (1, NULL));
+  buffer = pull_buffer (call);
+  fail_unless (buffer != NULL, "the next connection got no call");
+  assert_payload (buffer, 1);
+  gst_buffer_unref (buffer);
+}
+
+GST_START_TEST (test_silent_connection_times_out)
+{
+  SrcCall *call = src_call_new ();
+  TestClient *silent, *early;
+  gint64 opened, closed_after_ms;
+
+  g_object_set (call->h->element, "start-timeout-ms", 400, NULL);
+  src_call_listen (call);
+  silent = test_client_connect (call->port, "/media", NULL);
+  g_assert_cmpuint (silent->status, ==, 101);
+  opened = g_get_monotonic_time ();
+  /* While it holds the slot, others are refused... */
+  early = test_client_connect (call->port, "/media", NULL);
+  g_assert_cmpuint (early->status, ==, 503);
+  test_client_free (early);
+  /* ...until the bound closes it, as a policy violation. */
+  fail_unless (test_client_wait_closed (silent, 5000), "the silent connection stayed open");
+  closed_after_ms = (g_get_monotonic_time () - opened) / 1000;
+  g_assert_cmpint (closed_after_ms, >=, 350);
+  g_assert_cmpuint (soup_websocket_connection_get_close_code (silent->conn), ==, 1008);
+  test_client_free (silent);
+  fail_unless_equals_uint64 (stat (call, "start-timeouts"), 1);
+  assert_no_call_flow (call);
+  assert_next_call_works (call);
+  src_call_free (call);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_close_before_start_frees_slot)
+{
+  SrcCall *call = src_call_new ();
+  TestClient *quitter;
+
+  src_call_listen (call);
+  quitter = test_client_connect (call->port, "/media", NULL);
+  g_assert_cmpuint (quitter->status, ==, 101);
+  test_client_send_take (quitter, gtr_twilio_build_connected ());
+  soup_websocket_connection_close (quitter->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  fail_unless (test_client_wait_closed (quitter, 5000));
+  test_client_free (quitter);
+  /* The element learns of the close on the network thread. */
+  for (gint i = 0; i < 500 && stat (call, "closed-before-start") == 0; i++)
+    g_usleep (10 * 1000);
+  fail_unless_equals_uint64 (stat (call, "closed-before-start"), 1);
+  assert_no_call_flow (call);
+  assert_next_call_works (call);
+  src_call_free (call);
+}
+GST_END_TEST;
+
+/* A call whose Twilio goes quiet (a stalled network: no close, no frames)
+ * ends at media-timeout-ms; one that keeps sending does not. */
+GST_START_TEST (test_stalled_call_ends)
+{
+  SrcCall *call = src_call_new ();
+  gint64 last_sent, ended_after_ms;
+  GstBuffer *buffer;
+
+  g_object_set (call->h->element, "media-timeout-ms", 300, NULL);
+  src_call_listen (call);
+  src_call_connect (call, NULL);
+  test_client_send_take (call->client, test_twilio_start ());
+  /* 1.2 s of media every 100 ms: the bound is between messages. */
+  for (gint64 chunk = 1; chunk <= 12; chunk++) {
+    test_client_send_take (call->client, test_twilio_media (chunk, NULL));
+    last_sent = g_get_monotonic_time ();
+    buffer = pull_buffer (call);
+    fail_unless (buffer != NULL, "no buffer for chunk %" G_GINT64_FORMAT, chunk);
+    gst_buffer_unref (buffer);
+    test_client_pump (call->client, 100);
+  }
+  g_assert_cmpint (flow_index (call, "eos"), <, 0);
+  /* Then nothing. */
+  assert_call_ended (call, "timeout");
+  ended_after_ms = (g_get_monotonic_time () - last_sent) / 1000;
+  g_assert_cmpint (ended_after_ms, >=, 250);
+  fail_unless (test_client_wait_closed (call->client, 5000));
+  g_assert_cmpuint (soup_websocket_connection_get_close_code (call->client->conn), ==,
+      SOUP_WEBSOCKET_CLOSE_GOING_AWAY);
+  fail_unless_equals_uint64 (stat (call, "media-timeouts"), 1);
+  src_call_free (call);
 }
 GST_END_TEST;
 
@@ -660,7 +804,150 @@ GST_START_TEST (test_signature)
 }
 GST_END_TEST;
 
+/* ---- Hostile HTTP: refusals and connections that never finish ---- */
+
+/* This process's open sockets (/proc/self/fd): the test's client ends and
+ * the element's server ends of every connection.  Other descriptors (GLib
+ * creates eventfds lazily) are not what a refused peer can pile up. */
+static guint
+count_sockets (void)
+{
+  GDir *dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir))) {
+    char *path = g_build_filename ("/proc/self/fd", name, NULL);
+    char *target = g_file_read_link (path, NULL);
+
+    if (target && g_str_has_prefix (target, "socket:"))
+      n++;
+    g_free (target);
+    g_free (path);
+  }
+  g_dir_close (dir);
+  return n;
+}
+
+/* The server side of a closed connection goes shortly after, on the
+ * network thread: wait (bounded) for the count to come down. */
+static guint
+wait_sockets_at_most (guint target, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
+  guint n;
+
+  while ((n = count_sockets ()) > target && g_get_monotonic_time () < deadline)
+    g_usleep (10 * 1000);
+  return n;
+}
+
+/* 1000 refused handshakes (403 unsigned, 404 wrong path, 503 while a call
+ * runs) hold no descriptor afterwards, and under a 256-descriptor limit the
+ * signed call still connects: libsoup alone kept every refused socket in
+ * CLOSE_WAIT. */
+GST_START_TEST (test_refusals_hold_no_descriptors)
+{
+  SrcCall *call = src_call_new ();
+  char *good = gtr_twilio_signature_compute (TOKEN, PUBLIC_URL, NULL, 0);
+  char *signed_headers = g_strdup_printf ("X-Twilio-Signature: %s\r\n", good);
+  char *unsigned_req = raw_upgrade_request ("/media", NULL);
+  char *wrong_path = raw_upgrade_request ("/other", NULL);
+  char *signed_req = raw_upgrade_request ("/media", signed_headers);
+  struct rlimit saved, low = { 256, 256 };
+  GSocketConnection *holder;
+  guint baseline, after;
+
+  g_object_set (call->h->element, "auth-token", TOKEN, "public-url", PUBLIC_URL, NULL);
+  src_call_listen (call);
+  baseline = count_sockets ();
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  low.rlim_max = saved.rlim_max;
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &low), ==, 0);
+
+  for (guint i = 0; i < 500; i++)
+    g_assert_cmpuint (raw_request_status (call->port, unsigned_req), ==, 403);
+  for (guint i = 0; i < 250; i++)
+    g_assert_cmpuint (raw_request_status (call->port, wrong_path), ==, 404);
+  /* A signed call holds the slot: the rest are 503. */
+  holder = raw_connect (call->port);
+  raw_send (holder, signed_req, strlen (signed_req));
+  g_assert_cmpuint (raw_read_status (holder, 5000), ==, 101);
+  for (guint i = 0; i < 250; i++)
+    g_assert_cmpuint (raw_request_status (call->port, signed_req), ==, 503);
+  g_object_unref (holder);
+
+  /* Back to the baseline once the element has seen the hang-ups. */
+  after = wait_sockets_at_most (baseline, 5000);
+  g_assert_cmpuint (after, <=, baseline);
+  fail_unless_equals_uint64 (stat (call, "refused"), 1000);
+  /* The call's connection closed before start: the slot is free again, and
+   * the genuine, signed call connects. */
+  g_assert_cmpuint (handshake_status (call, good), ==, 101);
+  test_client_send_take (call->client, test_twilio_start ());
+  test_client_send_take (call->client, test_twilio_media (1, NULL));
+  {
+    GstBuffer *buffer = pull_buffer (call);
+    fail_unless (buffer != NULL, "the signed call got no audio through");
+    gst_buffer_unref (buffer);
+  }
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  g_free (good);
+  g_free (signed_headers);
+  g_free (unsigned_req);
+  g_free (wrong_path);
+  g_free (signed_req);
+  src_call_free (call);
+}
+GST_END_TEST;
+
+/* A TCP connection that sends nothing, and a handshake sent a byte at a
+ * time, are shut down at handshake-timeout-ms, and the slot stays free. */
+GST_START_TEST (test_unfinished_handshakes_are_bounded)
+{
+  SrcCall *call = src_call_new ();
+  char *request = raw_upgrade_request ("/media", NULL);
+  GSocketConnection *silent, *slow;
+  gint64 start, elapsed_ms;
+  RawEnd end;
+  gsize sent = 0;
+
+  g_object_set (call->h->element, "handshake-timeout-ms", 400, NULL);
+  src_call_listen (call);
+  silent = raw_connect (call->port);
+  slow = raw_connect (call->port);
+  start = g_get_monotonic_time ();
+  /* One byte every 50 ms: never the whole header block within the bound. */
+  while ((end = raw_wait_closed (slow, 50)) == RAW_OPEN
+      && sent < strlen (request) - 1
+      && raw_try_send (slow, request + sent, 1))
+    sent++;
+  elapsed_ms = (g_get_monotonic_time () - start) / 1000;
+  g_assert_cmpint (end, !=, RAW_OPEN);
+  g_assert_cmpint (elapsed_ms, >=, 350);
+  g_assert_cmpint (elapsed_ms, <, 5000);
+  g_assert_cmpint (raw_wait_closed (silent, 5000), !=, RAW_OPEN);
+  fail_unless_equals_uint64 (stat (call, "handshake-timeouts"), 2);
+  /* Neither was a call. */
+  g_assert_cmpint (flow_index (call, GTR_EVENT_CALL), <, 0);
+  g_object_unref (silent);
+  g_object_unref (slow);
+  g_free (request);
+  assert_next_call_works (call);
+  src_call_free (call);
+}
+GST_END_TEST;
+
 /* ---- Embedded: an application's SoupServer hands the WebSocket over ---- */
+
+/* The application: its own SoupServer on its own context, whose WebSocket
+ * handler gives the connection to the element. */
+typedef struct {
+  GMainContext *context;
+  SoupServer *server;
+  guint port;
+} AppServer;
 
 static void
 app_websocket_handler (SoupServer *server, SoupServerMessage *msg,
@@ -669,28 +956,46 @@ app_websocket_handler (SoupServer *server, SoupServerMessage *msg,
   g_object_set (GST_ELEMENT (data), "connection", connection, NULL);
 }
 
+static AppServer *
+app_server_new (GstElement *src)
+{
+  AppServer *app = g_new0 (AppServer, 1);
+  GSList *uris;
+
+  app->context = g_main_context_new ();
+  g_main_context_push_thread_default (app->context);
+  app->server = soup_server_new (NULL, NULL);
+  soup_server_add_websocket_handler (app->server, "/calls", NULL, NULL,
+      app_websocket_handler, src, NULL);
+  fail_unless (soup_server_listen_local (app->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, NULL));
+  uris = soup_server_get_uris (app->server);
+  app->port = g_uri_get_port (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  g_main_context_pop_thread_default (app->context);
+  return app;
+}
+
+static void
+app_server_free (AppServer *app)
+{
+  soup_server_disconnect (app->server);
+  g_object_unref (app->server);
+  while (g_main_context_iteration (app->context, FALSE))
+    ;
+  g_main_context_unref (app->context);
+  g_free (app);
+}
+
 GST_START_TEST (test_embedded_connection)
 {
   GstHarness *h = gst_harness_new ("twiliosrc");
   SrcCall *call = src_call_new_with (h);
-  GMainContext *context = g_main_context_new ();
-  SoupServer *server;
-  GSList *uris;
+  AppServer *app = app_server_new (h->element);
   GstBuffer *buffer;
   GstEvent *event;
   gint port;
 
-  g_main_context_push_thread_default (context);
-  server = soup_server_new (NULL, NULL);
-  soup_server_add_websocket_handler (server, "/calls", NULL, NULL,
-      app_websocket_handler, h->element, NULL);
-  fail_unless (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, NULL));
-  uris = soup_server_get_uris (server);
-  call->port = g_uri_get_port (uris->data);
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-  g_main_context_pop_thread_default (context);
-
-  call->client = test_client_connect_on (call->port, "/calls", NULL, context);
+  call->client = test_client_connect_on (app->port, "/calls", NULL, app->context);
   g_assert_cmpuint (call->client->status, ==, 101);
   gst_harness_play (h);
   /* It does not listen: its port stays the default. */
@@ -709,11 +1014,156 @@ GST_START_TEST (test_embedded_connection)
   gst_event_unref (event);
 
   src_call_free (call);
-  soup_server_disconnect (server);
-  g_object_unref (server);
-  while (g_main_context_iteration (context, FALSE))
-    ;
-  g_main_context_unref (context);
+  app_server_free (app);
+}
+GST_END_TEST;
+
+/* The application hands over a connection that never starts the call: the
+ * call is over (there is no other connection to wait for). */
+GST_START_TEST (test_embedded_start_timeout)
+{
+  GstHarness *h = gst_harness_new ("twiliosrc");
+  SrcCall *call = src_call_new_with (h);
+  AppServer *app;
+
+  g_object_set (h->element, "start-timeout-ms", 300, NULL);
+  app = app_server_new (h->element);
+  call->client = test_client_connect_on (app->port, "/calls", NULL, app->context);
+  g_assert_cmpuint (call->client->status, ==, 101);
+  gst_harness_play (h);
+  assert_call_ended (call, "start-timeout");
+  fail_unless (test_client_wait_closed (call->client, 5000));
+  g_assert_cmpuint (soup_websocket_connection_get_close_code (call->client->conn), ==, 1008);
+  fail_unless_equals_uint64 (stat (call, "start-timeouts"), 1);
+  src_call_free (call);
+  app_server_free (app);
+}
+GST_END_TEST;
+
+/* embedded=true: the pipeline runs first (its agent can connect), the
+ * connection comes later. */
+GST_START_TEST (test_embedded_connection_later)
+{
+  GstHarness *h = gst_harness_new ("twiliosrc");
+  SrcCall *call = src_call_new_with (h);
+  AppServer *app;
+  GstBuffer *buffer;
+  gint port;
+
+  g_object_set (h->element, "embedded", TRUE, "port", 0, NULL);
+  app = app_server_new (h->element);
+  gst_harness_play (h);
+  /* It does not listen, even with port=0. */
+  g_object_get (h->element, "port", &port, NULL);
+  g_assert_cmpint (port, ==, 0);
+  g_usleep (100 * 1000);
+  assert_no_call_flow (call);
+  /* The application's handler sets 'connection' in PLAYING. */
+  call->client = test_client_connect_on (app->port, "/calls", NULL, app->context);
+  g_assert_cmpuint (call->client->status, ==, 101);
+  test_client_send_take (call->client, test_twilio_start ());
+  test_client_send_take (call->client, test_twilio_media (1, NULL));
+  buffer = pull_buffer (call);
+  fail_unless (buffer != NULL);
+  assert_payload (buffer, 1);
+  gst_buffer_unref (buffer);
+  src_call_free (call);
+  app_server_free (app);
+}
+GST_END_TEST;
+
+/* ---- Settings checked in NULL→READY ---- */
+
+static GError *
+ready_error (GstElement *src)
+{
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *error = NULL;
+
+  gst_element_set_bus (src, bus);
+  g_assert_cmpint (gst_element_set_state (src, GST_STATE_READY), ==,
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error message");
+  gst_message_parse_error (msg, &error, NULL);
+  gst_message_unref (msg);
+  gst_element_set_state (src, GST_STATE_NULL);
+  gst_element_set_bus (src, NULL);
+  gst_object_unref (bus);
+  return error;
+}
+
+GST_START_TEST (test_bad_path_fails)
+{
+  static const char *const paths[] = { "", "media", "ws://x/media" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++) {
+    GstElement *src = gst_element_factory_make ("twiliosrc", NULL);
+    GError *error;
+
+    g_object_set (src, "port", 0, "path", paths[i], NULL);
+    error = ready_error (src);
+    g_assert_true (g_error_matches (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS));
+    g_assert_nonnull (strstr (error->message, "path"));
+    g_error_free (error);
+    gst_object_unref (src);
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST (test_url_without_token_warns)
+{
+  GstElement *src = gst_element_factory_make ("twiliosrc", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *error = NULL;
+
+  g_unsetenv ("TWILIO_AUTH_TOKEN");
+  gst_element_set_bus (src, bus);
+  g_object_set (src, "port", 0, "public-url", PUBLIC_URL, NULL);
+  g_assert_cmpint (gst_element_set_state (src, GST_STATE_READY), ==,
+      GST_STATE_CHANGE_SUCCESS);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL, "no warning: handshakes go unchecked silently");
+  gst_message_parse_warning (msg, &error, NULL);
+  g_assert_true (g_error_matches (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS));
+  g_assert_nonnull (strstr (error->message, "not checked"));
+  g_error_free (error);
+  gst_message_unref (msg);
+  gst_element_set_state (src, GST_STATE_NULL);
+  gst_element_set_bus (src, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (src);
+}
+GST_END_TEST;
+
+/* The token from the environment checks handshakes like the property. */
+GST_START_TEST (test_token_from_environment)
+{
+  SrcCall *call = src_call_new ();
+  char *good = gtr_twilio_signature_compute (TOKEN, PUBLIC_URL, NULL, 0);
+  GstElement *bare = gst_element_factory_make ("twiliosrc", NULL);
+  GError *error;
+
+  g_setenv ("TWILIO_AUTH_TOKEN", TOKEN, TRUE);
+  g_object_set (call->h->element, "public-url", PUBLIC_URL, NULL);
+  src_call_listen (call);
+  g_assert_cmpuint (handshake_status (call, NULL), ==, 403);
+  g_assert_cmpuint (handshake_status (call, good), ==, 101);
+
+  /* Without public-url it cannot be checked: an error naming the variable,
+   * never its value. */
+  g_object_set (bare, "port", 0, NULL);
+  error = ready_error (bare);
+  g_assert_true (g_error_matches (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS));
+  g_assert_nonnull (strstr (error->message, "TWILIO_AUTH_TOKEN"));
+  g_assert_null (strstr (error->message, TOKEN));
+  g_error_free (error);
+  gst_object_unref (bare);
+  g_unsetenv ("TWILIO_AUTH_TOKEN");
+  g_free (good);
+  src_call_free (call);
 }
 GST_END_TEST;
 
@@ -731,11 +1181,22 @@ twiliosrc_suite (void)
   tcase_add_test (tc, test_second_connection_refused);
   tcase_add_test (tc, test_wrong_media_format);
   tcase_add_loop_test (tc, test_bad_input, 0, G_N_ELEMENTS (bad_inputs));
+  tcase_add_test (tc, test_empty_payload);
   tcase_add_test (tc, test_after_stop_ignored);
   tcase_add_test (tc, test_huge_frame_ends_call);
   tcase_add_test (tc, test_token_without_url_fails);
   tcase_add_test (tc, test_signature);
   tcase_add_test (tc, test_embedded_connection);
+  tcase_add_test (tc, test_embedded_start_timeout);
+  tcase_add_test (tc, test_embedded_connection_later);
+  tcase_add_test (tc, test_silent_connection_times_out);
+  tcase_add_test (tc, test_close_before_start_frees_slot);
+  tcase_add_test (tc, test_stalled_call_ends);
+  tcase_add_test (tc, test_refusals_hold_no_descriptors);
+  tcase_add_test (tc, test_unfinished_handshakes_are_bounded);
+  tcase_add_test (tc, test_bad_path_fails);
+  tcase_add_test (tc, test_url_without_token_warns);
+  tcase_add_test (tc, test_token_from_environment);
   return s;
 }
 

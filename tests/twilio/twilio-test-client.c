@@ -142,7 +142,12 @@ void
 test_client_send (TestClient *client, const char *text)
 {
   g_assert_nonnull (client->conn);
+  /* libsoup attaches the source that finishes a partial write to the
+   * thread-default context: it must be the client's, or a frame larger
+   * than the socket buffer never leaves. */
+  g_main_context_push_thread_default (client->context);
   soup_websocket_connection_send_text (client->conn, text);
+  g_main_context_pop_thread_default (client->context);
   test_client_pump (client, 0);
 }
 
@@ -157,7 +162,9 @@ void
 test_client_send_binary (TestClient *client, gconstpointer data, gsize len)
 {
   g_assert_nonnull (client->conn);
+  g_main_context_push_thread_default (client->context);
   soup_websocket_connection_send_binary (client->conn, data, len);
+  g_main_context_pop_thread_default (client->context);
   test_client_pump (client, 0);
 }
 
