@@ -43,4 +43,15 @@ typedef enum {
   GST_OPENAI_REALTIME_EAGERNESS_HIGH,
 } GstOpenaiRealtimeEagerness;
 
+/* session.reasoning.effort (reasoning models such as gpt-realtime-2.x);
+ * UNSET sends no `reasoning`: the API's default applies. */
+typedef enum {
+  GST_OPENAI_REALTIME_REASONING_EFFORT_UNSET,
+  GST_OPENAI_REALTIME_REASONING_EFFORT_MINIMAL,
+  GST_OPENAI_REALTIME_REASONING_EFFORT_LOW,
+  GST_OPENAI_REALTIME_REASONING_EFFORT_MEDIUM,
+  GST_OPENAI_REALTIME_REASONING_EFFORT_HIGH,
+  GST_OPENAI_REALTIME_REASONING_EFFORT_XHIGH,
+} GstOpenaiRealtimeReasoningEffort;
+
 G_END_DECLS

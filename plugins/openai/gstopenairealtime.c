@@ -7,7 +7,11 @@
  * block (a clock-synced audio sink, a file) must sit behind a `queue`.
  * Caller audio arrives on whatever thread upstream pushes from; client
  * events built there are handed to the network thread with
- * g_main_context_invoke (in order).
+ * g_main_context_invoke (in order).  The two bounds (connect, confirmation)
+ * are timeout sources on the same context, removed when they are met and
+ * on stop; so are the liveness check, the reconnect backoff and the
+ * handover, and the next session opened in advance lives on the same
+ * SoupSession.
  *
  * Locking.  `settings_lock` guards the properties; `lock` guards the per-run
  * state shared between the sink-pad thread, the network thread and the
@@ -33,6 +37,15 @@
  * (STREAM, FORMAT). No audio leaves the element before the session is
  * confirmed; caller audio arriving before is held (up to 5 s).
  *
+ * Every wait on the API has a bound: #GstOpenaiRealtime:connect-timeout-ms
+ * from the start of the connect until the WebSocket is open (TCP, TLS and the
+ * HTTP upgrade), #GstOpenaiRealtime:confirm-timeout-ms from then until a
+ * `session.updated` that matches the caps (10 s each; there is no "forever").
+ * A peer that never answers — a `wss://` URI at a plain-text server, a server
+ * that takes the connection and says nothing, an API that sends
+ * `session.created` and stops, or answers with a `session.updated` that does
+ * not parse — ends in an error at the bound, never in a silent call.
+ *
  * The agent says #GstOpenaiRealtime:greeting first. Barge-in: when the caller
  * starts speaking over the agent (`input_audio_buffer.speech_started`), the
  * src pad is flushed (twiliosink turns the flush into a Twilio `clear`), the
@@ -45,6 +58,22 @@
  * The agent's audio is pushed from the shared network thread: put a `queue`
  * before any sink that syncs to the clock or can block.
  *
+ * One response at a time: a key press (`dtmf-event`, told to the model with
+ * #GstOpenaiRealtime:dtmf-to-text) is added to the conversation at once, and
+ * the `response.create` for its answer — like every one the element sends —
+ * waits while a response is active, until that one is done (a barge-in drops
+ * the wait: the caller's turn gets its own answer).
+ *
+ * Ending the call: the built-in `end_call` function tool
+ * (#GstOpenaiRealtime:hangup-tool, on by default) and, when
+ * #GstOpenaiRealtime:transfer-to is set, `transfer_call`, are offered with
+ * the user's tools (#GstOpenaiRealtime:tools, #GstOpenaiRealtime:tools-file).
+ * When the model calls one, or the application emits the `hang-up` or
+ * `transfer` action signal, the response being spoken finishes, then EOS is
+ * pushed (twiliosink holds it until Twilio has played everything): the
+ * agent's last words are heard. The model's default is gpt-realtime-2.1
+ * (gpt-realtime is retired in January 2027).
+ *
  * Element messages (structure names):
  * - `openai-realtime/session`: the session is confirmed; `session` (string,
  *   the effective session JSON), `input-format`, `output-format` (strings).
@@ -53,17 +82,58 @@
  * - `openai-realtime/response-done`: `response-id`, `status`, `usage` (JSON).
  * - `openai-realtime/function-call`: `name`, `call-id`, `arguments` (JSON).
  * - `openai-realtime/error`: a non-fatal API error; `type`, `code`,
- *   `message`, `param`, `event-id`.
- * - `openai-realtime/closed`: the API closed the session; `code` (int),
- *   `reason` (string). EOS follows downstream.
+ *   `message`, `param`, `event-id`, and what it answers: `event-type` (the
+ *   client event's type) and `cause` ("conversation.item.truncate for item
+ *   X"), empty when the error names no event we sent.
+ * - `openai-realtime/hang-up`: `reason`; the last words are out, EOS follows.
+ * - `openai-realtime/transfer`: `target`, `reason`; posted at once, EOS
+ *   follows the last words (the application dials the target).
+ * - `openai-realtime/closed`: the API closed the session for good (1000 or
+ *   another final code); `code` (int), `reason` (string). EOS follows
+ *   downstream.
+ * - `openai-realtime/response-latency`: an answer's first audio went out;
+ *   `latency-ms` (uint) since the caller stopped speaking (`speech_stopped`),
+ *   `response-id`.
  * - `openai-realtime/barge-in`: the caller interrupted; `item-id`,
  *   `audio-end-ms` (what the caller heard).
+ * - `openai-realtime/reconnecting`: the session was lost; `reason`
+ *   ("stalled", "dropped", "closed", "session_expired").
+ * - `openai-realtime/reconnected`: a new session is confirmed and has the
+ *   conversation; `reason`, `gap-ms` (int64), `attempts`, `items` (uint).
+ *
+ * Keeping the session: a lost API session does not end the call. The
+ * connection is lost when nothing comes from the API, not even a pong to
+ * our WebSocket pings, for #GstOpenaiRealtime:liveness-timeout-ms (10 s;
+ * libsoup 3.2 never times out a missing pong itself), when it goes without a
+ * close frame, when the API closes with 1001 or 1011-1014, and after
+ * `session_expired`. The element then opens a new session with the same
+ * configuration, confirms it from `session.updated`, gives it the
+ * conversation so far (final transcripts as user and assistant text items)
+ * and goes on; caller audio meanwhile is held. Attempts are bounded
+ * (#GstOpenaiRealtime:reconnect-attempts, backoff from
+ * #GstOpenaiRealtime:reconnect-backoff-ms), then RESOURCE/READ "lost the API
+ * session (REASON) and could not open a new one in N attempts". A close
+ * with 1000 still ends the call: `openai-realtime/closed`, then EOS.
  *
  * Failures: refused connection, TLS failure, other handshake errors →
  * RESOURCE/OPEN_READ; HTTP 401/403 → RESOURCE/NOT_AUTHORIZED ("the API
- * rejected the key (HTTP 401)"); rejected `session.update` → LIBRARY/SETTINGS
- * with details `api-code`, `api-param`, `api-message`; format mismatch →
- * STREAM/FORMAT. The API key never appears in a log or message.
+ * rejected the key (HTTP 401)"); no WebSocket within connect-timeout-ms →
+ * RESOURCE/OPEN_READ ("no WebSocket handshake from HOST:PORT within N ms: "
+ * and where it stalled); rejected `session.update` → LIBRARY/SETTINGS with
+ * details `api-code`, `api-param`, `api-message`; no matching
+ * `session.updated` within confirm-timeout-ms → LIBRARY/SETTINGS ("the
+ * session was not confirmed within N ms: " and why, naming the last frame
+ * that did not parse), detail `timeout-ms` on both timeouts; format mismatch
+ * → STREAM/FORMAT; an invalid #GstOpenaiRealtime:tools or a bad
+ * #GstOpenaiRealtime:transfer-to → LIBRARY/SETTINGS at NULL→READY, a
+ * structured value wrapped in quotes (which gst_parse_launch() keeps
+ * around `tools='[…]'`) the same, saying what to write instead; a
+ * #GstOpenaiRealtime:tools-file that is not a tools array → LIBRARY/SETTINGS
+ * at READY→PAUSED (the file named, with the line and column of a JSON
+ * error), an unreadable tools-file → RESOURCE/OPEN_READ; any other API error → a WARNING naming
+ * the event it answers ("the API rejected conversation.item.truncate for item
+ * X: …") and `openai-realtime/error`. The API key never appears in a log or
+ * message.
  *
  * ## Example launch lines
  * |[
@@ -79,21 +149,24 @@
 #include "gstopenairealtime.h"
 #include "gstopenairealtime-enums.h"
 #include "gstopenairealtime-enumtypes.h"
+#include "gstopenairealtime-tools.h"
 
 #include <string.h>
 #include <gst/base/gstadapter.h>
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
 #include "gtr-protocol.h"
 #include "gtr-netloop.h"
 #include "gtr-events.h"
+#include "gtr-inspect.h"
 #include "gtr-element-util.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_openai_realtime_debug);
 #define GST_CAT_DEFAULT gst_openai_realtime_debug
 
 #define DEFAULT_URI "wss://api.openai.com/v1/realtime"
-#define DEFAULT_MODEL "gpt-realtime"
+#define DEFAULT_MODEL "gpt-realtime-2.1"
 #define DEFAULT_VOICE GST_OPENAI_REALTIME_VOICE_MARIN
 #define DEFAULT_SPEED 1.0
 #define DEFAULT_NOISE_REDUCTION GST_OPENAI_REALTIME_NOISE_REDUCTION_NEAR_FIELD
@@ -103,15 +176,31 @@ GST_DEBUG_CATEGORY_STATIC (gst_openai_realtime_debug);
 #define DEFAULT_SILENCE_DURATION_MS 500
 #define DEFAULT_IDLE_TIMEOUT_MS 0
 #define DEFAULT_EAGERNESS GST_OPENAI_REALTIME_EAGERNESS_AUTO
+#define DEFAULT_REASONING_EFFORT GST_OPENAI_REALTIME_REASONING_EFFORT_UNSET
 #define DEFAULT_INTERRUPT_RESPONSE TRUE
 #define DEFAULT_MAX_OUTPUT_TOKENS 0
 #define DEFAULT_DTMF_TO_TEXT TRUE
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000
+#define DEFAULT_CONFIRM_TIMEOUT_MS 10000
+#define DEFAULT_LIVENESS_TIMEOUT_MS 10000
+#define MIN_LIVENESS_TIMEOUT_MS 1500  /* pings go out every second at most */
+#define MAX_LIVENESS_TIMEOUT_MS 15000 /* a stall is noticed within 15 s */
+#define DEFAULT_RECONNECT_ATTEMPTS 5
+#define DEFAULT_RECONNECT_BACKOFF_MS 250
+#define MAX_RECONNECT_DELAY_MS 8000
+#define DEFAULT_SESSION_MAX_AGE_MS 0 /* from the API's expires_at */
+#define HANDOVER_LEAD_S 300           /* before expires_at: hand over in the last 5 min */
+#define SESSION_LIFETIME_S 3600       /* what the API gives a session */
+#define MIN_TIMEOUT_MS 100
+#define MAX_TIMEOUT_MS 600000     /* 10 min: no wait without a bound */
 
 #define HOLD_MS 5000            /* caller audio held before confirmation */
 #define APPEND_MIN_MS 20        /* batch appends to at least this much */
 #define MARK_EVERY_MS 100       /* a mark after every ≤100 ms of agent audio */
 #define MAX_INCOMING_PAYLOAD (16 * 1024 * 1024)
 #define KEEPALIVE_SECONDS 20
+#define DEFAULT_HANGUP_TOOL TRUE
+#define SENT_EVENTS_KEPT 512    /* ~10 s of appends and what went with them */
 
 #define MSG_PREFIX "openai-realtime/"
 
@@ -140,13 +229,26 @@ enum {
   PROP_TOOL_CHOICE,
   PROP_TLS_CA_FILE,
   PROP_DTMF_TO_TEXT,
+  PROP_CONNECT_TIMEOUT_MS,
+  PROP_CONFIRM_TIMEOUT_MS,
   PROP_STATS,
+  /* liveness and reconnect */
+  PROP_LIVENESS_TIMEOUT_MS,
+  PROP_RECONNECT_ATTEMPTS,
+  PROP_RECONNECT_BACKOFF_MS,
+  PROP_SESSION_MAX_AGE_MS,
+  PROP_HANGUP_TOOL,
+  PROP_TRANSFER_TO,
+  PROP_TOOLS_FILE,
+  PROP_REASONING_EFFORT,
 };
 
 enum {
   SIGNAL_TRANSCRIPT,
   SIGNAL_FUNCTION_CALL,
   SIGNAL_FUNCTION_RESULT,
+  SIGNAL_HANG_UP,
+  SIGNAL_TRANSFER,
   LAST_SIGNAL
 };
 static guint signals[LAST_SIGNAL];
@@ -175,6 +277,17 @@ typedef struct {
   char *tool_choice;
   char *tls_ca_file;
   gboolean dtmf_to_text;
+  guint connect_timeout_ms;
+  guint confirm_timeout_ms;
+  /* liveness and reconnect */
+  guint liveness_timeout_ms;
+  guint reconnect_attempts;
+  guint reconnect_backoff_ms;
+  guint session_max_age_ms;
+  gboolean hangup_tool;
+  char *transfer_to;
+  char *tools_file;
+  GstOpenaiRealtimeReasoningEffort reasoning_effort;
 } Settings;
 
 typedef struct {
@@ -204,7 +317,7 @@ struct _GstOpenaiRealtime {
 
   GMutex lock;
   GCond connect_done;          /* signalled when a connect attempt has finished */
-  gboolean connecting;         /* a websocket_connect_async is in flight */
+  guint connecting;            /* websocket_connect_async calls in flight */
   /* shared per-run state (lock) */
   Stats stats;
   GtrAudioFormat in_format;
@@ -230,6 +343,12 @@ struct _GstOpenaiRealtime {
   GTlsDatabase *extra_ca;
   GTlsCertificateFlags tls_errors;
   char *endpoint;              /* host:port, for error texts */
+  gint net_phase;              /* the handshake's last GSocketClientEvent, -1: none */
+  guint connect_timeout_ms;    /* this run's bounds (from the settings) */
+  guint confirm_timeout_ms;
+  GSource *connect_timer;      /* until the WebSocket is open */
+  GSource *confirm_timer;      /* from then until session.updated matches */
+  char *parse_error;           /* the last frame that did not parse, unconfirmed */
   GHashTable *update_ids;      /* event_ids of our session.update events */
   gboolean update_sent;
   gboolean instructions_filled; /* sent with the call's parameters */
@@ -243,6 +362,45 @@ struct _GstOpenaiRealtime {
   char *item_id;               /* the agent item being played */
   guint64 item_bytes;          /* its audio pushed so far */
   gint64 heard_ms;             /* its audio the caller heard (echoed marks) */
+  gint64 speech_stopped_us;    /* the caller's turn ended, no agent audio yet (0: none) */
+
+  /* liveness and reconnect (network thread; see "Keeping the session") */
+  guint liveness_timeout_ms;   /* this run's bounds (from the settings) */
+  guint reconnect_attempts;
+  guint reconnect_backoff_ms;
+  guint session_max_age_ms;
+  GSource *liveness_timer;     /* checks last_rx_us periodically */
+  gint64 last_rx_us;           /* monotonic: the last frame from the API, pongs included */
+  gboolean stopping;           /* stop_connection ran: nothing reconnects */
+  gboolean expired;            /* the API said session_expired */
+  char *lost_reason;           /* set while reconnecting: "stalled", "dropped", … */
+  char *lost_error;            /* why the last attempt failed */
+  guint attempt;               /* attempts made in this reconnect */
+  gint64 lost_us;              /* monotonic: when the session stopped serving */
+  GSource *reconnect_timer;    /* the backoff before the next attempt */
+  GPtrArray *history;          /* HistoryTurn: what was said, for a new session */
+  /* handover before the 60-minute limit (network thread) */
+  GSource *handover_timer;     /* the session's age limit */
+  GSource *switch_timer;       /* a confirmed standby waits for a turn boundary */
+  SoupMessage *standby_handshake;
+  SoupWebsocketConnection *standby;  /* the next session, opened in advance */
+  char *standby_update_id;
+  gboolean standby_ready;      /* its session.updated matched the caps */
+  gint64 standby_expires_at;
+  gboolean caller_speaking;    /* between speech_started and speech_stopped */
+  gboolean turn_pending;       /* speech_stopped, its response not done yet */
+
+  /* call control (network thread; the tools are set at READY→PAUSED) */
+  GtrSentEvents *sent;         /* recent client events, to name an error's cause */
+  char *session_tools;         /* the user's tools and the built-ins (JSON) */
+  gboolean hangup_on;          /* end_call is among them */
+  gboolean transfer_on;        /* transfer_call is among them */
+  char *transfer_to;           /* this run's transfer-to */
+  gboolean response_asked;     /* our response.create awaits response.created */
+  gboolean response_wanted;    /* a response.create waits for the active one */
+  char *wanted_instructions;
+  gint ending;                 /* END_*: the call ends after the last words */
+  char *end_reason;
 };
 
 #define CAPS_STR \
@@ -259,6 +417,37 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
 G_DEFINE_TYPE (GstOpenaiRealtime, gst_openai_realtime, GST_TYPE_ELEMENT);
 
 static void send_json (GstOpenaiRealtime *self, char *json);
+/* keeping the session (below, "Keeping the session") */
+static gboolean session_lost (GstOpenaiRealtime *self, const char *reason);
+static void reconnect_failed (GstOpenaiRealtime *self, const char *why);
+static gboolean is_reconnecting (GstOpenaiRealtime *self);
+static void finish_reconnect (GstOpenaiRealtime *self);
+static gboolean note_expired (GstOpenaiRealtime *self, const GtrRealtimeServerEvent *ev);
+static void record_turn (GstOpenaiRealtime *self, const char *role, const char *text);
+static const char *close_lost_reason (GstOpenaiRealtime *self, gushort code);
+static void start_liveness (GstOpenaiRealtime *self, SoupWebsocketConnection *conn);
+static void note_rx (GstOpenaiRealtime *self);
+static void drop_connection (GstOpenaiRealtime *self);
+static void reset_keeping (GstOpenaiRealtime *self);
+static void history_turn_free (gpointer data);
+static void note_turn (GstOpenaiRealtime *self, const GtrRealtimeServerEvent *ev);
+static void drop_standby (GstOpenaiRealtime *self);
+/* call control (defined below its users) */
+static void ask_response (GstOpenaiRealtime *self, const char *instructions);
+static void ask_response_on_net (GstOpenaiRealtime *self, gpointer unused);
+static void note_response_created (GstOpenaiRealtime *self);
+static void note_response_done (GstOpenaiRealtime *self);
+static void note_speech_started (GstOpenaiRealtime *self);
+static gboolean handle_builtin_call (GstOpenaiRealtime *self, const char *name,
+    const char *call_id, const char *arguments);
+static char *error_cause (GstOpenaiRealtime *self, const char *event_id,
+    const char **type);
+static gboolean note_response_create_error (GstOpenaiRealtime *self,
+    const char *type, const char *code);
+static gboolean prepare_call_control (GstOpenaiRealtime *self);
+static gboolean check_settings (GstOpenaiRealtime *self);
+static void drop_wanted_response (GstOpenaiRealtime *self);
+static gboolean end_with_lost_session (GstOpenaiRealtime *self);
 
 /* ------------------------------------------------------------------------ */
 /* Formats                                                                  */
@@ -329,6 +518,16 @@ voice_name (GstOpenaiRealtimeVoice voice)
 
   g_type_class_unref (klass);
   return nick;                  /* static strings of the registered type */
+}
+
+/* The schema's value (RealtimeReasoningEffort), NULL for UNSET. */
+static const char *
+reasoning_effort_name (GstOpenaiRealtimeReasoningEffort effort)
+{
+  static const char *const names[] = { NULL, "minimal", "low", "medium",
+    "high", "xhigh"
+  };
+  return names[effort];
 }
 
 static const char *
@@ -408,7 +607,6 @@ settings_to_config (const Settings *s, const GstStructure *params,
   c->audio_only = TRUE;
   c->instructions = fill_placeholders (s->instructions, params);
   c->max_output_tokens = s->max_output_tokens;
-  c->tools_json = g_strdup (s->tools && *s->tools ? s->tools : NULL);
   c->tool_choice = g_strdup (s->tool_choice && *s->tool_choice ? s->tool_choice : NULL);
 }
 
@@ -502,6 +700,31 @@ post_handshake_error (GstOpenaiRealtime *self, GError *err, guint status)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Timers (network thread)                                                  */
+
+/* A timer on the shared network context holding a ref on the element; the
+ * slot is cleared when it is stopped (on success, on expiry, on stop). */
+static void
+stop_timer (GSource **slot)
+{
+  if (!*slot)
+    return;
+  g_source_destroy (*slot);
+  g_clear_pointer (slot, g_source_unref);
+}
+
+static void
+start_timer (GstOpenaiRealtime *self, GSource **slot, guint ms,
+    GSourceFunc func)
+{
+  stop_timer (slot);
+  *slot = g_timeout_source_new (ms);
+  g_source_set_callback (*slot, func, gst_object_ref (self),
+      (GDestroyNotify) gst_object_unref);
+  g_source_attach (*slot, self->context);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Output (network thread)                                                  */
 
 static void
@@ -509,6 +732,13 @@ push_now (GstOpenaiRealtime *self, GstMiniObject *obj)
 {
   GstFlowReturn ret = GST_FLOW_OK;
 
+  /* Audio held for PLAYING from a session that has failed since: the
+   * caller hears nothing of a session that is not (or no longer) confirmed. */
+  if (GST_IS_BUFFER (obj) && is_failed (self)) {
+    GST_DEBUG_OBJECT (self, "dropping held audio: the session failed");
+    gst_buffer_unref (GST_BUFFER (obj));
+    return;
+  }
   if (GST_IS_BUFFER (obj))
     ret = gst_pad_push (self->srcpad, GST_BUFFER (obj));
   else
@@ -554,7 +784,9 @@ out_position (GstOpenaiRealtime *self)
 }
 
 /* A new agent item starts where the last ended, or now if that is later:
- * timestamps stay continuous within an item and never go back. */
+ * timestamps stay continuous within an item and never go back, except
+ * across a barge-in flush, after which the next audio starts at the flush's
+ * running time (see flush_src). */
 static gboolean
 start_item (GstOpenaiRealtime *self, const char *item_id)
 {
@@ -628,6 +860,10 @@ push_agent_audio (GstOpenaiRealtime *self, const char *item_id, GBytes *audio)
 static void
 flush_src (GstOpenaiRealtime *self)
 {
+  /* What was flushed was never heard: the next audio starts now, not after
+   * it (a clock-synced sink — the server's recorder — would place it late). */
+  self->out_base = gtr_element_running_time (GST_ELEMENT (self));
+  self->out_samples = 0;
   clear_out_pending (self);
   gst_pad_push_event (self->srcpad, gst_event_new_flush_start ());
   gst_pad_push_event (self->srcpad, gst_event_new_flush_stop (FALSE));
@@ -657,6 +893,7 @@ send_now (GstOpenaiRealtime *self, char *json)
       SOUP_WEBSOCKET_STATE_OPEN) {
     GST_TRACE_OBJECT (self, "sending %s", json);
     soup_websocket_connection_send_text (self->conn, json);
+    gtr_sent_events_note (self->sent, json);
   } else {
     GST_DEBUG_OBJECT (self, "not connected, client event dropped");
   }
@@ -774,24 +1011,56 @@ send_lines (GstOpenaiRealtime *self, char *lines)
   g_free (lines);
 }
 
+/* session.reasoning.effort added to a session.update's text (taken).  The
+ * protocol library's config has no reasoning member: the one field is set
+ * here, on the built event. */
+static char *
+add_reasoning (char *json, const char *effort)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonNode) root = NULL;
+  JsonObject *reasoning;
+  JsonNode *session;
+
+  if (!json_parser_load_from_data (parser, json, -1, NULL))
+    return json;                /* cannot happen: we built it */
+  root = json_node_copy (json_parser_get_root (parser));
+  session = JSON_NODE_HOLDS_OBJECT (root) ?
+      json_object_get_member (json_node_get_object (root), "session") : NULL;
+  if (!session || !JSON_NODE_HOLDS_OBJECT (session))
+    return json;
+  reasoning = json_object_new ();
+  json_object_set_string_member (reasoning, "effort", effort);
+  json_object_set_object_member (json_node_get_object (session), "reasoning",
+      reasoning);
+  g_free (json);
+  return json_to_string (root, FALSE);
+}
+
 /* session.update: the whole configuration, or instructions only (when the
  * call's parameters arrive after the first update). */
-static void
-send_session_update (GstOpenaiRealtime *self, gboolean instructions_only)
+/* The session.update text (NULL after posting the error), for the current
+ * session or the next one. */
+static char *
+build_session_update (GstOpenaiRealtime *self, gboolean instructions_only,
+    char **event_id)
 {
   GtrRealtimeSessionConfig config;
   g_autoptr (GError) err = NULL;
-  char *event_id = NULL;
+  const char *effort = NULL;
   char *json;
 
   gtr_realtime_session_config_init (&config);
   g_mutex_lock (&self->settings_lock);
   g_mutex_lock (&self->lock);
+  if (!instructions_only)
+    effort = reasoning_effort_name (self->settings.reasoning_effort);
   if (instructions_only) {
     config.instructions = fill_placeholders (self->settings.instructions,
         self->call_params);
   } else {
     settings_to_config (&self->settings, self->call_params, &config);
+    config.tools_json = g_strdup (self->session_tools);
     config.input_format = self->in_format;
     config.output_format = self->out_format;
   }
@@ -799,14 +1068,26 @@ send_session_update (GstOpenaiRealtime *self, gboolean instructions_only)
   g_mutex_unlock (&self->lock);
   g_mutex_unlock (&self->settings_lock);
 
-  json = gtr_realtime_build_session_update (&config, &event_id, &err);
+  json = gtr_realtime_build_session_update (&config, event_id, &err);
   gtr_realtime_session_config_clear (&config);
+  if (json && effort)
+    json = add_reasoning (json, effort);
   if (!json) {
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
         ("invalid session settings: %s", err ? err->message : "unknown"), (NULL));
     mark_failed (self);
-    return;
   }
+  return json;
+}
+
+static void
+send_session_update (GstOpenaiRealtime *self, gboolean instructions_only)
+{
+  char *event_id = NULL;
+  char *json = build_session_update (self, instructions_only, &event_id);
+
+  if (!json)
+    return;
   GST_INFO_OBJECT (self, "sending session.update %s%s", event_id,
       instructions_only ? " (instructions only)" : "");
   g_hash_table_add (self->update_ids, event_id);
@@ -885,7 +1166,7 @@ maybe_greet (GstOpenaiRealtime *self, gpointer unused)
     return;
   instructions = g_strdup_printf ("Say exactly the following to the caller, "
       "word for word, and nothing else: \"%s\"", greeting);
-  send_now (self, gtr_realtime_build_response_create (instructions, NULL));
+  ask_response (self, instructions);
 }
 
 /* Called from the streaming thread for each buffer and the call event. */
@@ -908,8 +1189,11 @@ on_session_updated (GstOpenaiRealtime *self, GtrRealtimeServerEvent *ev)
   char *appends;
   gboolean first;
 
+  /* a match confirms, a mismatch fails: either way the wait is over */
+  stop_timer (&self->confirm_timer);
   if (!formats_match (self, ev))
     return;
+  finish_reconnect (self);
 
   g_mutex_lock (&self->lock);
   first = !self->confirmed;
@@ -938,7 +1222,11 @@ on_api_error (GstOpenaiRealtime *self, GtrRealtimeServerEvent *ev)
   const char *code = ev->error_code ? ev->error_code : "";
   const char *param = ev->error_param ? ev->error_param : "";
   const char *message = ev->error_message ? ev->error_message : "";
+  const char *cause_type = NULL;
+  g_autofree char *cause = NULL;
 
+  if (note_expired (self, ev))
+    return;
   if (ev->error_event_id && g_hash_table_contains (self->update_ids, ev->error_event_id)) {
     GST_ELEMENT_ERROR_WITH_DETAILS (self, LIBRARY, SETTINGS,
         ("the API rejected session.update: %s (code %s, param %s)", message,
@@ -948,14 +1236,24 @@ on_api_error (GstOpenaiRealtime *self, GtrRealtimeServerEvent *ev)
     mark_failed (self);
     return;
   }
+  cause = error_cause (self, ev->error_event_id, &cause_type);
+  if (note_response_create_error (self, cause_type, code))
+    return;
   count_error (self);
-  GST_ELEMENT_WARNING (self, LIBRARY, FAILED,
-      ("the API reported an error: %s (code %s)", message, code), (NULL));
+  if (cause)
+    GST_ELEMENT_WARNING (self, LIBRARY, FAILED,
+        ("the API rejected %s: %s (code %s, param %s)", cause, message, code,
+            param), (NULL));
+  else
+    GST_ELEMENT_WARNING (self, LIBRARY, FAILED,
+        ("the API reported an error: %s (code %s)", message, code), (NULL));
   post_element_message (self, gst_structure_new (MSG_PREFIX "error",
           "type", G_TYPE_STRING, ev->error_type ? ev->error_type : "",
           "code", G_TYPE_STRING, code, "message", G_TYPE_STRING, message,
           "param", G_TYPE_STRING, param, "event-id", G_TYPE_STRING,
-          ev->error_event_id ? ev->error_event_id : "", NULL));
+          ev->error_event_id ? ev->error_event_id : "",
+          "event-type", G_TYPE_STRING, cause_type ? cause_type : "",
+          "cause", G_TYPE_STRING, cause ? cause : "", NULL));
 }
 
 static gboolean
@@ -967,6 +1265,24 @@ is_confirmed (GstOpenaiRealtime *self)
   confirmed = self->confirmed && !self->failed;
   g_mutex_unlock (&self->lock);
   return confirmed;
+}
+
+/* The caller stopped speaking and the answer's first audio goes out now:
+ * what a caller feels as the agent's reaction time (the server's histogram). */
+static void
+note_response_latency (GstOpenaiRealtime *self, const char *response_id)
+{
+  gint64 latency_ms;
+
+  if (!self->speech_stopped_us)
+    return;
+  latency_ms = (g_get_monotonic_time () - self->speech_stopped_us) / 1000;
+  self->speech_stopped_us = 0;
+  GST_DEBUG_OBJECT (self, "first answer audio %" G_GINT64_FORMAT " ms after the "
+      "caller stopped speaking", latency_ms);
+  post_element_message (self, gst_structure_new (MSG_PREFIX "response-latency",
+          "latency-ms", G_TYPE_UINT, (guint) MIN (latency_ms, G_MAXUINT),
+          "response-id", G_TYPE_STRING, response_id ? response_id : "", NULL));
 }
 
 static void
@@ -987,6 +1303,7 @@ on_audio_delta (GstOpenaiRealtime *self, GtrRealtimeServerEvent *ev)
         drop_unconfirmed ? "unconfirmed session" : "cancelled response");
     return;
   }
+  note_response_latency (self, ev->response_id);
   push_agent_audio (self, ev->item_id ? ev->item_id : "item", ev->audio);
 }
 
@@ -1046,6 +1363,8 @@ emit_transcript (GstOpenaiRealtime *self, const char *role,
   if (!text)
     return;
   item_id = item_id ? item_id : "";
+  if (final)
+    record_turn (self, role, text);
   post_element_message (self, gst_structure_new (MSG_PREFIX "transcript",
           "role", G_TYPE_STRING, role, "item-id", G_TYPE_STRING, item_id,
           "text", G_TYPE_STRING, text, "final", G_TYPE_BOOLEAN, final, NULL));
@@ -1064,6 +1383,7 @@ on_response_done (GstOpenaiRealtime *self, GtrRealtimeServerEvent *ev)
           "response-id", G_TYPE_STRING, ev->response_id ? ev->response_id : "",
           "status", G_TYPE_STRING, ev->status ? ev->status : "",
           "usage", G_TYPE_STRING, ev->usage_json ? ev->usage_json : "{}", NULL));
+  note_response_done (self);
 }
 
 static void
@@ -1077,6 +1397,8 @@ on_function_call (GstOpenaiRealtime *self, GtrRealtimeServerEvent *ev)
   g_mutex_lock (&self->lock);
   self->stats.function_calls++;
   g_mutex_unlock (&self->lock);
+  if (handle_builtin_call (self, name, call_id, args))
+    return;
   post_element_message (self, gst_structure_new (MSG_PREFIX "function-call",
           "name", G_TYPE_STRING, name, "call-id", G_TYPE_STRING, call_id,
           "arguments", G_TYPE_STRING, args, NULL));
@@ -1089,12 +1411,14 @@ on_response_created (GstOpenaiRealtime *self, GtrRealtimeServerEvent *ev)
   g_free (self->response_id);
   self->response_id = g_strdup (ev->response_id);
   self->response_active = TRUE;
+  note_response_created (self);
 }
 
 static void
 handle_server_event (GstOpenaiRealtime *self, GtrRealtimeServerEvent *ev)
 {
   GST_DEBUG_OBJECT (self, "server event %s", ev->type_name);
+  note_turn (self, ev);
   switch (ev->type) {
     case GTR_RT_EVENT_SESSION_UPDATED:
       on_session_updated (self, ev);
@@ -1106,7 +1430,12 @@ handle_server_event (GstOpenaiRealtime *self, GtrRealtimeServerEvent *ev)
       on_audio_delta (self, ev);
       break;
     case GTR_RT_EVENT_INPUT_AUDIO_BUFFER_SPEECH_STARTED:
+      self->speech_stopped_us = 0;
       on_speech_started (self);
+      note_speech_started (self);
+      break;
+    case GTR_RT_EVENT_INPUT_AUDIO_BUFFER_SPEECH_STOPPED:
+      self->speech_stopped_us = g_get_monotonic_time ();
       break;
     case GTR_RT_EVENT_RESPONSE_CREATED:
       on_response_created (self, ev);
@@ -1131,6 +1460,25 @@ handle_server_event (GstOpenaiRealtime *self, GtrRealtimeServerEvent *ev)
   }
 }
 
+/* Counted and ignored; while the session is unconfirmed it may have been
+ * meant as the session.updated (a frame that did not parse has no type we
+ * can trust), so the confirmation timeout names the last one. */
+static void
+note_bad_frame (GstOpenaiRealtime *self, const char *why)
+{
+  gboolean confirmed;
+
+  g_mutex_lock (&self->lock);
+  self->stats.bad_frames++;
+  confirmed = self->confirmed;
+  g_mutex_unlock (&self->lock);
+  GST_WARNING_OBJECT (self, "ignoring bad frame from the API: %s", why);
+  if (confirmed)
+    return;
+  g_free (self->parse_error);
+  self->parse_error = g_strdup (why);
+}
+
 static void
 on_ws_message (SoupWebsocketConnection *conn, gint type, GBytes *message,
     gpointer data)
@@ -1141,14 +1489,11 @@ on_ws_message (SoupWebsocketConnection *conn, gint type, GBytes *message,
   gsize len;
   const char *text = g_bytes_get_data (message, &len);
 
+  note_rx (self);
   if (type == SOUP_WEBSOCKET_DATA_TEXT)
     ev = gtr_realtime_server_event_parse (text, len, 0, &err);
   if (!ev) {
-    g_mutex_lock (&self->lock);
-    self->stats.bad_frames++;
-    g_mutex_unlock (&self->lock);
-    GST_WARNING_OBJECT (self, "ignoring bad frame from the API: %s",
-        err ? err->message : "binary frame");
+    note_bad_frame (self, err ? err->message : "binary frame");
     return;
   }
   handle_server_event (self, ev);
@@ -1163,6 +1508,11 @@ on_ws_closed (SoupWebsocketConnection *conn, gpointer data)
 
   GST_INFO_OBJECT (self, "the API closed the session: %u %s", code,
       reason ? reason : "");
+  if (close_lost_reason (self, code)
+      && session_lost (self, close_lost_reason (self, code)))
+    return;
+  /* the close is the outcome: closed + EOS, not a confirmation timeout */
+  stop_timer (&self->confirm_timer);
   post_element_message (self, gst_structure_new (MSG_PREFIX "closed",
           "code", G_TYPE_INT, (gint) code,
           "reason", G_TYPE_STRING, reason ? reason : "", NULL));
@@ -1177,6 +1527,120 @@ on_ws_error (SoupWebsocketConnection *conn, GError *err, gpointer data)
 
   GST_WARNING_OBJECT (self, "WebSocket error: %s", err->message);
   count_error (self);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Bounds on the connect and the confirmation (network thread)              */
+
+/* "tls-handshaking", …, or "none" before the first event. */
+static const char *
+socket_event_name (gint event)
+{
+  GEnumClass *klass = g_type_class_ref (G_TYPE_SOCKET_CLIENT_EVENT);
+  GEnumValue *value = g_enum_get_value (klass, event);
+  const char *nick = value ? value->value_nick : "none";
+
+  g_type_class_unref (klass);
+  return nick;                  /* static strings of the registered type */
+}
+
+static void
+on_network_event (SoupMessage *msg, GSocketClientEvent event,
+    GIOStream *connection, gpointer data)
+{
+  GstOpenaiRealtime *self = data;
+
+  GST_DEBUG_OBJECT (self, "handshake: %s", socket_event_name (event));
+  self->net_phase = event;
+}
+
+/* Where a connect that did not finish stopped, in words a user can act on. */
+static const char *
+connect_stall_reason (gint phase)
+{
+  switch (phase) {
+    case G_SOCKET_CLIENT_TLS_HANDSHAKING:
+      return "the TLS handshake did not finish (a wss:// URI at a plain-text "
+          "server?)";
+    case G_SOCKET_CLIENT_CONNECTED:
+    case G_SOCKET_CLIENT_PROXY_NEGOTIATING:
+    case G_SOCKET_CLIENT_PROXY_NEGOTIATED:
+    case G_SOCKET_CLIENT_TLS_HANDSHAKED:
+    case G_SOCKET_CLIENT_COMPLETE:
+      return "the server accepted the connection but did not answer the "
+          "WebSocket upgrade";
+    case G_SOCKET_CLIENT_RESOLVED:
+    case G_SOCKET_CLIENT_CONNECTING:
+      return "no TCP connection was established (the server does not answer)";
+    default:                   /* none yet, or resolving */
+      return "the host name was not resolved";
+  }
+}
+
+/* connect-timeout-ms passed: report, then cancel (the callback of the
+ * cancelled connect posts nothing more). */
+static gboolean
+on_connect_timeout (gpointer data)
+{
+  GstOpenaiRealtime *self = data;
+
+  stop_timer (&self->connect_timer);
+  if (is_reconnecting (self)) {
+    /* the cancelled connect's callback tries again */
+    g_cancellable_cancel (self->cancellable);
+    return G_SOURCE_REMOVE;
+  }
+  GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_READ,
+      ("no WebSocket handshake from %s within %u ms: %s", self->endpoint,
+          self->connect_timeout_ms, connect_stall_reason (self->net_phase)),
+      ("last network event: %s", socket_event_name (self->net_phase)),
+      ("timeout-ms", G_TYPE_UINT, self->connect_timeout_ms, NULL));
+  mark_failed (self);
+  g_cancellable_cancel (self->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+/* Why the session is not confirmed yet, for the error text. */
+static char *
+unconfirmed_reason (GstOpenaiRealtime *self)
+{
+  if (self->parse_error)
+    return g_strdup_printf ("the last frame from the API did not parse: %s",
+        self->parse_error);
+  if (!self->update_sent)
+    return g_strdup ("session.update was not sent: the caps are not "
+        "negotiated on both pads");
+  return g_strdup ("the API did not answer session.update with "
+      "session.updated");
+}
+
+/* confirm-timeout-ms passed without a matching session.updated: the same
+ * domain as a rejected session.update, since either way the session's
+ * settings (and so its audio formats) are not known to be in effect. */
+static gboolean
+on_confirm_timeout (gpointer data)
+{
+  GstOpenaiRealtime *self = data;
+  g_autofree char *reason = NULL;
+  gboolean pending;
+
+  stop_timer (&self->confirm_timer);
+  g_mutex_lock (&self->lock);
+  pending = !self->confirmed && !self->failed && !self->eos;
+  g_mutex_unlock (&self->lock);
+  if (!pending)
+    return G_SOURCE_REMOVE;
+  reason = unconfirmed_reason (self);
+  if (is_reconnecting (self)) {
+    reconnect_failed (self, reason);
+    return G_SOURCE_REMOVE;
+  }
+  GST_ELEMENT_ERROR_WITH_DETAILS (self, LIBRARY, SETTINGS,
+      ("the session was not confirmed within %u ms: %s",
+          self->confirm_timeout_ms, reason), (NULL),
+      ("timeout-ms", G_TYPE_UINT, self->confirm_timeout_ms, NULL));
+  mark_failed (self);
+  return G_SOURCE_REMOVE;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1208,7 +1672,7 @@ static void
 connect_finished (GstOpenaiRealtime *self)
 {
   g_mutex_lock (&self->lock);
-  self->connecting = FALSE;
+  self->connecting--;
   g_cond_broadcast (&self->connect_done);
   g_mutex_unlock (&self->lock);
   gst_object_unref (self);
@@ -1221,9 +1685,19 @@ on_connected (GObject *source, GAsyncResult *res, gpointer data)
   g_autoptr (GError) err = NULL;
   SoupWebsocketConnection *conn;
 
+  stop_timer (&self->connect_timer);
   conn = soup_session_websocket_connect_finish (SOUP_SESSION (source), res, &err);
+  if (!conn && is_reconnecting (self)) {
+    reconnect_failed (self, g_error_matches (err, G_IO_ERROR,
+            G_IO_ERROR_CANCELLED) ? "no WebSocket handshake within "
+        "connect-timeout-ms" : err->message);
+    connect_finished (self);
+    return;
+  }
   if (!conn) {
-    if (!g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    /* cancelled, or failing after connect-timeout-ms reported it */
+    if (!g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+        && !is_failed (self))
       post_handshake_error (self, err, self->handshake ?
           soup_message_get_status (self->handshake) : 0);
     connect_finished (self);
@@ -1238,10 +1712,13 @@ on_connected (GObject *source, GAsyncResult *res, gpointer data)
   GST_INFO_OBJECT (self, "connected to %s", self->endpoint);
   self->conn = conn;
   g_object_set (conn, "max-incoming-payload-size", (guint64) MAX_INCOMING_PAYLOAD,
-      "keepalive-interval", (guint) KEEPALIVE_SECONDS, NULL);
+      NULL);
   g_signal_connect (conn, "message", G_CALLBACK (on_ws_message), self);
   g_signal_connect (conn, "closed", G_CALLBACK (on_ws_closed), self);
   g_signal_connect (conn, "error", G_CALLBACK (on_ws_error), self);
+  start_liveness (self, conn);
+  start_timer (self, &self->confirm_timer, self->confirm_timeout_ms,
+      on_confirm_timeout);
   maybe_send_session_update (self, NULL);
   connect_finished (self);
 }
@@ -1274,12 +1751,28 @@ is_azure_host (const char *host)
   return host && g_str_has_suffix (host, ".openai.azure.com");
 }
 
+/* The key as the host expects it: Azure's api-key header, or Bearer. */
+static void
+set_auth_header (SoupMessage *msg, const char *host, const char *api_key)
+{
+  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+
+  if (is_azure_host (host)) {
+    soup_message_headers_replace (headers, "api-key", api_key);
+  } else {
+    g_autofree char *bearer = g_strdup_printf ("Bearer %s", api_key);
+    soup_message_headers_replace (headers, "Authorization", bearer);
+  }
+}
+
 typedef struct {
   GstOpenaiRealtime *self;
   char *uri;
   char *model;
   char *api_key;
   char *ca_file;
+  guint connect_timeout_ms;
+  guint confirm_timeout_ms;
   gboolean ok;
 } ConnectArgs;
 
@@ -1303,7 +1796,6 @@ start_connect (gpointer data)
   GstOpenaiRealtime *self = args->self;
   g_autoptr (GError) err = NULL;
   g_autoptr (GUri) uri = build_uri (args->uri, args->model, &err);
-  SoupMessageHeaders *headers;
 
   if (!uri || !g_uri_get_host (uri)) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
@@ -1326,23 +1818,24 @@ start_connect (gpointer data)
       g_uri_get_port (uri) > 0 ? g_uri_get_port (uri)
       : (g_str_equal (g_uri_get_scheme (uri), "wss")
           || g_str_equal (g_uri_get_scheme (uri), "https")) ? 443 : 80);
-  headers = soup_message_get_request_headers (self->handshake);
-  if (is_azure_host (g_uri_get_host (uri))) {
-    soup_message_headers_replace (headers, "api-key", args->api_key);
-  } else {
-    g_autofree char *bearer = g_strdup_printf ("Bearer %s", args->api_key);
-    soup_message_headers_replace (headers, "Authorization", bearer);
-  }
+  set_auth_header (self->handshake, g_uri_get_host (uri), args->api_key);
   /* also records why the system CAs refused the peer, for the error text */
   g_signal_connect (self->handshake, "accept-certificate",
       G_CALLBACK (on_accept_certificate), self);
+  g_signal_connect (self->handshake, "network-event",
+      G_CALLBACK (on_network_event), self);
+  self->net_phase = -1;
+  self->connect_timeout_ms = args->connect_timeout_ms;
+  self->confirm_timeout_ms = args->confirm_timeout_ms;
 
   self->cancellable = g_cancellable_new ();
   self->session = soup_session_new ();
   GST_INFO_OBJECT (self, "connecting to %s (model %s)", self->endpoint, args->model);
   g_mutex_lock (&self->lock);
-  self->connecting = TRUE;
+  self->connecting++;
   g_mutex_unlock (&self->lock);
+  start_timer (self, &self->connect_timer, self->connect_timeout_ms,
+      on_connect_timeout);
   soup_session_websocket_connect_async (self->session, self->handshake, NULL,
       NULL, G_PRIORITY_DEFAULT, self->cancellable, on_connected,
       gst_object_ref (self));
@@ -1350,11 +1843,154 @@ start_connect (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* The connect's arguments from the settings (any thread). */
+static void
+connect_args_fill (GstOpenaiRealtime *self, ConnectArgs *args)
+{
+  g_mutex_lock (&self->settings_lock);
+  args->api_key = g_strdup (self->settings.api_key);
+  if (!args->api_key || !*args->api_key) {
+    g_free (args->api_key);
+    args->api_key = g_strdup (g_getenv ("OPENAI_API_KEY"));
+  }
+  args->uri = g_strdup (self->settings.uri);
+  args->model = g_strdup (self->settings.model);
+  args->ca_file = g_strdup (self->settings.tls_ca_file);
+  args->connect_timeout_ms = self->settings.connect_timeout_ms;
+  args->confirm_timeout_ms = self->settings.confirm_timeout_ms;
+  g_mutex_unlock (&self->settings_lock);
+}
+
+static void
+connect_args_clear (ConnectArgs *args)
+{
+  if (args->api_key)
+    memset (args->api_key, 0, strlen (args->api_key));
+  g_free (args->api_key);
+  g_free (args->uri);
+  g_free (args->model);
+  g_free (args->ca_file);
+}
+
 static gboolean
 stop_connection (gpointer data)
 {
   GstOpenaiRealtime *self = data;
 
+  self->stopping = TRUE;
+  stop_timer (&self->reconnect_timer);
+  drop_connection (self);
+  clear_out_pending (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Keeping the session: liveness and reconnect (network thread)             */
+
+/* A lost session is not the end of the call.  The connection is lost when
+ * the API goes silent for liveness-timeout-ms (libsoup 3.2 sends keepalive
+ * pings but never times out a missing pong, so we watch every incoming
+ * frame, pongs included, ourselves), when it closes with a code that is not
+ * final (no close frame, 1001, 1006, 1011-1014), or after session_expired.
+ * Then a new session is opened with the same configuration, confirmed from
+ * session.updated like the first, and given the conversation so far as
+ * items; caller audio meanwhile is held as before the first confirmation. */
+
+typedef struct {
+  gboolean assistant;
+  char *text;
+} HistoryTurn;
+
+static void
+history_turn_free (gpointer data)
+{
+  HistoryTurn *turn = data;
+
+  g_free (turn->text);
+  g_free (turn);
+}
+
+/* Final transcripts, in order: what a new session is told was said. */
+static void
+record_turn (GstOpenaiRealtime *self, const char *role, const char *text)
+{
+  HistoryTurn *turn;
+
+  if (!text || !*text)
+    return;
+  turn = g_new0 (HistoryTurn, 1);
+  turn->assistant = g_str_equal (role, "assistant");
+  turn->text = g_strdup (text);
+  g_ptr_array_add (self->history, turn);
+}
+
+static void
+send_history (GstOpenaiRealtime *self)
+{
+  GST_INFO_OBJECT (self, "carrying %u conversation items over", self->history->len);
+  for (guint i = 0; i < self->history->len; i++) {
+    HistoryTurn *turn = g_ptr_array_index (self->history, i);
+
+    send_now (self, turn->assistant
+        ? gtr_realtime_build_assistant_text (turn->text, NULL)
+        : gtr_realtime_build_user_text (turn->text, NULL));
+  }
+}
+
+static void
+note_rx (GstOpenaiRealtime *self)
+{
+  self->last_rx_us = g_get_monotonic_time ();
+}
+
+static void
+on_ws_pong (SoupWebsocketConnection *conn, GBytes *message, gpointer data)
+{
+  note_rx (data);
+}
+
+static gboolean
+on_liveness_check (gpointer data)
+{
+  GstOpenaiRealtime *self = data;
+  gint64 silent_ms = (g_get_monotonic_time () - self->last_rx_us) / 1000;
+
+  if (silent_ms < self->liveness_timeout_ms)
+    return G_SOURCE_CONTINUE;
+  GST_WARNING_OBJECT (self, "nothing from the API (not even a pong) for %"
+      G_GINT64_FORMAT " ms: the connection has stalled", silent_ms);
+  session_lost (self, "stalled");
+  return G_SOURCE_REMOVE;
+}
+
+/* Three pings per bound, so one slow pong is not a stall; libsoup counts
+ * the interval in whole seconds. */
+static guint
+keepalive_seconds (GstOpenaiRealtime *self)
+{
+  return CLAMP (self->liveness_timeout_ms / 3000, 1, KEEPALIVE_SECONDS);
+}
+
+static void
+start_liveness (GstOpenaiRealtime *self, SoupWebsocketConnection *conn)
+{
+  g_object_set (conn, "keepalive-interval", keepalive_seconds (self), NULL);
+  g_signal_connect (conn, "pong", G_CALLBACK (on_ws_pong), self);
+  note_rx (self);
+  start_timer (self, &self->liveness_timer,
+      MAX (50, self->liveness_timeout_ms / 10), on_liveness_check);
+}
+
+/* Forget the connection (not the call): its objects and its timers. */
+static void
+drop_connection (GstOpenaiRealtime *self)
+{
+  stop_timer (&self->handover_timer);
+  drop_standby (self);
+  stop_timer (&self->connect_timer);
+  stop_timer (&self->confirm_timer);
+  stop_timer (&self->liveness_timer);
+  g_clear_pointer (&self->parse_error, g_free);
   if (self->cancellable)
     g_cancellable_cancel (self->cancellable);
   if (self->conn) {
@@ -1370,7 +2006,460 @@ stop_connection (gpointer data)
   g_clear_object (&self->cancellable);
   g_clear_object (&self->extra_ca);
   g_clear_pointer (&self->endpoint, g_free);
-  clear_out_pending (self);
+}
+
+/* What the lost session knew and a new one does not: its confirmation,
+ * its updates, its response and the item being played. */
+static void
+forget_session (GstOpenaiRealtime *self)
+{
+  g_mutex_lock (&self->lock);
+  self->confirmed = FALSE;
+  g_mutex_unlock (&self->lock);
+  g_hash_table_remove_all (self->update_ids);
+  self->update_sent = FALSE;
+  self->instructions_filled = FALSE;
+  self->expired = FALSE;
+  g_clear_pointer (&self->response_id, g_free);
+  self->response_active = FALSE;
+  /* a response asked for, or waiting to be, was the old session's */
+  self->response_asked = FALSE;
+  drop_wanted_response (self);
+  g_clear_pointer (&self->item_id, g_free);
+  self->item_bytes = 0;
+  self->heard_ms = 0;
+  self->caller_speaking = FALSE;
+  self->turn_pending = FALSE;
+}
+
+static gboolean
+on_reconnect_timer (gpointer data)
+{
+  GstOpenaiRealtime *self = data;
+  ConnectArgs args = { self };
+
+  stop_timer (&self->reconnect_timer);
+  GST_INFO_OBJECT (self, "opening a new session (%s), attempt %u of %u",
+      self->lost_reason, self->attempt, self->reconnect_attempts);
+  connect_args_fill (self, &args);
+  start_connect (&args);
+  connect_args_clear (&args);
+  return G_SOURCE_REMOVE;
+}
+
+/* The next attempt after a backoff (the first at once: a caller is
+ * waiting), or, when they are used up, the error a lost session is. */
+static void
+schedule_reconnect (GstOpenaiRealtime *self)
+{
+  guint delay;
+
+  if (self->attempt >= self->reconnect_attempts) {
+    GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, READ,
+        ("lost the API session (%s) and could not open a new one in %u "
+            "attempts: %s", self->lost_reason, self->attempt,
+            self->lost_error ? self->lost_error : "reconnecting is off"),
+        (NULL), ("reason", G_TYPE_STRING, self->lost_reason,
+            "attempts", G_TYPE_UINT, self->attempt, NULL));
+    mark_failed (self);
+    return;
+  }
+  delay = self->attempt == 0 ? 0 : MIN (MAX_RECONNECT_DELAY_MS,
+      (guint64) self->reconnect_backoff_ms << MIN (self->attempt - 1, 16));
+  self->attempt++;
+  start_timer (self, &self->reconnect_timer, delay, on_reconnect_timer);
+}
+
+/* The session stopped serving: start reconnecting.  FALSE when the call is
+ * over anyway (stopped, failed, EOS). */
+static gboolean
+session_lost (GstOpenaiRealtime *self, const char *reason)
+{
+  gboolean over;
+
+  g_mutex_lock (&self->lock);
+  over = self->failed || self->eos;
+  g_mutex_unlock (&self->lock);
+  if (self->stopping || over)
+    return FALSE;
+  if (end_with_lost_session (self))
+    return TRUE;
+  GST_WARNING_OBJECT (self, "lost the API session (%s): opening a new one", reason);
+  if (!self->lost_reason) {
+    self->lost_reason = g_strdup (reason);
+    self->attempt = 0;
+    /* a stalled session stopped serving at its last frame, not when noticed */
+    self->lost_us = g_str_equal (reason, "stalled") ? self->last_rx_us
+        : g_get_monotonic_time ();
+    post_element_message (self, gst_structure_new (MSG_PREFIX "reconnecting",
+            "reason", G_TYPE_STRING, reason, NULL));
+  }
+  drop_connection (self);
+  forget_session (self);
+  schedule_reconnect (self);
+  return TRUE;
+}
+
+/* An attempt failed (handshake, connect-timeout-ms, confirm-timeout-ms). */
+static void
+reconnect_failed (GstOpenaiRealtime *self, const char *why)
+{
+  char *copy = g_strdup (why);
+
+  GST_WARNING_OBJECT (self, "attempt %u to open a new session failed: %s",
+      self->attempt, why);
+  g_free (self->lost_error);
+  self->lost_error = copy;
+  drop_connection (self);
+  forget_session (self);
+  schedule_reconnect (self);
+}
+
+static gboolean
+is_reconnecting (GstOpenaiRealtime *self)
+{
+  return self->lost_reason != NULL && !self->stopping;
+}
+
+/* The new session is confirmed: give it the conversation, then go on. */
+static void
+finish_reconnect (GstOpenaiRealtime *self)
+{
+  gint64 gap_ms;
+
+  if (!self->lost_reason)
+    return;
+  send_history (self);
+  gap_ms = (g_get_monotonic_time () - self->lost_us) / 1000;
+  GST_INFO_OBJECT (self, "new session confirmed after %s, %" G_GINT64_FORMAT
+      " ms without one", self->lost_reason, gap_ms);
+  post_element_message (self, gst_structure_new (MSG_PREFIX "reconnected",
+          "reason", G_TYPE_STRING, self->lost_reason,
+          "gap-ms", G_TYPE_INT64, gap_ms,
+          "attempts", G_TYPE_UINT, self->attempt,
+          "items", G_TYPE_UINT, self->history->len, NULL));
+  g_clear_pointer (&self->lost_reason, g_free);
+  g_clear_pointer (&self->lost_error, g_free);
+  self->attempt = 0;
+}
+
+/* 1000 (and an application code) is the API ending the session on purpose;
+ * no close frame, going away, a server error or restart is a lost
+ * connection, and so is any close after session_expired. */
+static const char *
+close_lost_reason (GstOpenaiRealtime *self, gushort code)
+{
+  if (self->expired)
+    return "session_expired";
+  switch (code) {
+    case 0:
+    case SOUP_WEBSOCKET_CLOSE_ABNORMAL:
+      return "dropped";
+    case SOUP_WEBSOCKET_CLOSE_GOING_AWAY:
+    case SOUP_WEBSOCKET_CLOSE_SERVER_ERROR:
+    case 1012:                 /* service restart */
+    case 1013:                 /* try again later */
+    case 1014:                 /* bad gateway */
+      return "closed";
+    default:
+      return NULL;
+  }
+}
+
+/* session_expired is expected, once an hour: not a warning. */
+static gboolean
+note_expired (GstOpenaiRealtime *self, const GtrRealtimeServerEvent *ev)
+{
+  if (g_strcmp0 (ev->error_code, "session_expired") != 0)
+    return FALSE;
+  GST_INFO_OBJECT (self, "the API expired the session: %s",
+      ev->error_message ? ev->error_message : "");
+  self->expired = TRUE;
+  return TRUE;
+}
+
+/* READY_TO_PAUSED, before any network activity: this run's bounds. */
+static void
+reset_keeping (GstOpenaiRealtime *self)
+{
+  g_mutex_lock (&self->settings_lock);
+  self->liveness_timeout_ms = self->settings.liveness_timeout_ms;
+  self->reconnect_attempts = self->settings.reconnect_attempts;
+  self->reconnect_backoff_ms = self->settings.reconnect_backoff_ms;
+  self->session_max_age_ms = self->settings.session_max_age_ms;
+  g_mutex_unlock (&self->settings_lock);
+  self->stopping = FALSE;
+  self->expired = FALSE;
+  g_clear_pointer (&self->lost_reason, g_free);
+  g_clear_pointer (&self->lost_error, g_free);
+  self->attempt = 0;
+  g_ptr_array_set_size (self->history, 0);
+  self->caller_speaking = FALSE;
+  self->turn_pending = FALSE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Handover before the 60-minute limit (network thread)                     */
+
+/* A session lives at most 60 minutes (session.created's expires_at).  Some
+ * time before, the next session is opened in advance on the same
+ * SoupSession, configured and confirmed like the first, while the call goes
+ * on in the current one; at the first turn boundary — nobody speaking, no
+ * response pending, the agent's audio played out by the clock — the call
+ * switches to it with the conversation carried over: no gap.  A standby
+ * that fails is dropped; the expiry then reconnects as any lost session. */
+
+static gboolean on_handover_due (gpointer data);
+
+/* session-max-age-ms after the session opened, or HANDOVER_LEAD_S before
+ * its expires_at. */
+static void
+arm_handover (GstOpenaiRealtime *self, gint64 expires_at)
+{
+  gint64 ms, left_s;
+
+  if (self->session_max_age_ms) {
+    ms = self->session_max_age_ms;
+  } else if (expires_at > 0) {
+    left_s = expires_at - g_get_real_time () / G_USEC_PER_SEC;
+    /* expires_at is the API's clock against ours.  One that says the
+     * session ends within minutes (or in hours) is a skewed clock, not a
+     * short session: trusting it would hand over at once, and again in the
+     * next session, forever (found by the element fuzzer). */
+    if (left_s < 2 * HANDOVER_LEAD_S || left_s > 2 * SESSION_LIFETIME_S) {
+      GST_WARNING_OBJECT (self, "the session's expires_at is %" G_GINT64_FORMAT
+          " s away by our clock: assuming the API's %d minutes", left_s,
+          SESSION_LIFETIME_S / 60);
+      left_s = SESSION_LIFETIME_S;
+    }
+    ms = (left_s - HANDOVER_LEAD_S) * 1000;
+  } else {
+    return;
+  }
+  ms = CLAMP (ms, 0, G_MAXUINT);
+  GST_INFO_OBJECT (self, "the next session opens in %" G_GINT64_FORMAT " ms", ms);
+  start_timer (self, &self->handover_timer, (guint) ms, on_handover_due);
+}
+
+/* Turn-taking as the handover needs it (every server event of the current
+ * session passes here). */
+static void
+note_turn (GstOpenaiRealtime *self, const GtrRealtimeServerEvent *ev)
+{
+  switch (ev->type) {
+    case GTR_RT_EVENT_SESSION_CREATED:
+      arm_handover (self, ev->expires_at);
+      break;
+    case GTR_RT_EVENT_INPUT_AUDIO_BUFFER_SPEECH_STARTED:
+      self->caller_speaking = TRUE;
+      break;
+    case GTR_RT_EVENT_INPUT_AUDIO_BUFFER_SPEECH_STOPPED:
+      /* the old session holds that turn's audio: wait for its answer */
+      self->caller_speaking = FALSE;
+      self->turn_pending = TRUE;
+      break;
+    case GTR_RT_EVENT_RESPONSE_DONE:
+      self->turn_pending = FALSE;
+      break;
+    default:
+      break;
+  }
+}
+
+static gboolean
+at_turn_boundary (GstOpenaiRealtime *self)
+{
+  GstClockTime now = gtr_element_running_time (GST_ELEMENT (self));
+
+  return !self->response_active && !self->caller_speaking
+      && !self->turn_pending && g_queue_is_empty (&self->out_pending)
+      && (!self->item_id || !GST_CLOCK_TIME_IS_VALID (now)
+          || out_position (self) <= now);
+}
+
+static void
+drop_standby (GstOpenaiRealtime *self)
+{
+  stop_timer (&self->switch_timer);
+  if (self->standby) {
+    g_signal_handlers_disconnect_by_data (self->standby, self);
+    if (soup_websocket_connection_get_state (self->standby) == SOUP_WEBSOCKET_STATE_OPEN)
+      soup_websocket_connection_close (self->standby, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+    g_clear_object (&self->standby);
+  }
+  if (self->standby_handshake)
+    g_signal_handlers_disconnect_by_data (self->standby_handshake, self);
+  g_clear_object (&self->standby_handshake);
+  g_clear_pointer (&self->standby_update_id, g_free);
+  self->standby_ready = FALSE;
+}
+
+/* The call moves to the confirmed standby; the old session is closed as
+ * ours (1000), its close unheard. */
+static void
+switch_to_standby (GstOpenaiRealtime *self)
+{
+  GST_INFO_OBJECT (self, "switching to the next session at a turn boundary");
+  stop_timer (&self->switch_timer);
+  stop_timer (&self->liveness_timer);
+  g_signal_handlers_disconnect_by_data (self->conn, self);
+  if (soup_websocket_connection_get_state (self->conn) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (self->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  g_object_unref (self->conn);
+  self->conn = g_steal_pointer (&self->standby);
+  g_signal_handlers_disconnect_by_data (self->conn, self);
+  g_signal_connect (self->conn, "message", G_CALLBACK (on_ws_message), self);
+  g_signal_connect (self->conn, "closed", G_CALLBACK (on_ws_closed), self);
+  g_signal_connect (self->conn, "error", G_CALLBACK (on_ws_error), self);
+  start_liveness (self, self->conn);
+  g_signal_handlers_disconnect_by_data (self->handshake, self);
+  g_object_unref (self->handshake);
+  self->handshake = g_steal_pointer (&self->standby_handshake);
+
+  g_hash_table_remove_all (self->update_ids);
+  g_hash_table_add (self->update_ids, g_steal_pointer (&self->standby_update_id));
+  self->standby_ready = FALSE;
+  self->expired = FALSE;
+  g_clear_pointer (&self->response_id, g_free);
+  g_clear_pointer (&self->item_id, g_free);
+  self->item_bytes = 0;
+  self->heard_ms = 0;
+  send_history (self);
+  /* the new session was confirmed before the switch: no moment without one */
+  post_element_message (self, gst_structure_new (MSG_PREFIX "reconnected",
+          "reason", G_TYPE_STRING, "handover", "gap-ms", G_TYPE_INT64,
+          (gint64) 0, "attempts", G_TYPE_UINT, 1,
+          "items", G_TYPE_UINT, self->history->len, NULL));
+  arm_handover (self, self->standby_expires_at);
+}
+
+static gboolean
+on_switch_check (gpointer data)
+{
+  GstOpenaiRealtime *self = data;
+
+  if (!at_turn_boundary (self))
+    return G_SOURCE_CONTINUE;
+  switch_to_standby (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_standby_message (SoupWebsocketConnection *conn, gint type, GBytes *message,
+    gpointer data)
+{
+  GstOpenaiRealtime *self = data;
+  g_autoptr (GtrRealtimeServerEvent) ev = NULL;
+  gsize len;
+  const char *text = g_bytes_get_data (message, &len);
+
+  if (type == SOUP_WEBSOCKET_DATA_TEXT)
+    ev = gtr_realtime_server_event_parse (text, len, 0, NULL);
+  if (!ev)
+    return;
+  if (ev->type == GTR_RT_EVENT_SESSION_CREATED) {
+    self->standby_expires_at = ev->expires_at;
+  } else if (ev->type == GTR_RT_EVENT_SESSION_UPDATED && !self->standby_ready) {
+    gboolean same;
+
+    g_mutex_lock (&self->lock);
+    same = ev->input_format == self->in_format
+        && ev->output_format == self->out_format;
+    g_mutex_unlock (&self->lock);
+    if (!same) {
+      GST_WARNING_OBJECT (self, "the next session's formats differ: dropped");
+      drop_standby (self);
+      return;
+    }
+    GST_INFO_OBJECT (self, "the next session is confirmed; switching at the "
+        "next turn boundary");
+    self->standby_ready = TRUE;
+    start_timer (self, &self->switch_timer, 50, on_switch_check);
+  } else if (ev->type == GTR_RT_EVENT_ERROR) {
+    GST_WARNING_OBJECT (self, "the next session reported an error (%s): "
+        "dropped", ev->error_message ? ev->error_message : "");
+    drop_standby (self);
+  }
+}
+
+static void
+on_standby_closed (SoupWebsocketConnection *conn, gpointer data)
+{
+  GstOpenaiRealtime *self = data;
+
+  GST_WARNING_OBJECT (self, "the next session closed before the switch");
+  drop_standby (self);
+}
+
+static void
+on_standby_connected (GObject *source, GAsyncResult *res, gpointer data)
+{
+  GstOpenaiRealtime *self = data;
+  g_autoptr (GError) err = NULL;
+  SoupWebsocketConnection *conn;
+  char *json;
+
+  conn = soup_session_websocket_connect_finish (SOUP_SESSION (source), res, &err);
+  if (!conn) {
+    /* cancelled: the standby (or the whole connection) was dropped */
+    if (!g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+      GST_WARNING_OBJECT (self, "could not open the next session: %s", err->message);
+      drop_standby (self);
+    }
+    connect_finished (self);
+    return;
+  }
+  if (g_cancellable_is_cancelled (self->cancellable) || !self->standby_handshake) {
+    soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+    g_object_unref (conn);
+    connect_finished (self);
+    return;
+  }
+  self->standby = conn;
+  g_object_set (conn, "max-incoming-payload-size", (guint64) MAX_INCOMING_PAYLOAD,
+      NULL);
+  g_signal_connect (conn, "message", G_CALLBACK (on_standby_message), self);
+  g_signal_connect (conn, "closed", G_CALLBACK (on_standby_closed), self);
+  json = build_session_update (self, FALSE, &self->standby_update_id);
+  if (json)
+    soup_websocket_connection_send_text (conn, json);
+  g_free (json);
+  connect_finished (self);
+}
+
+static gboolean
+on_handover_due (gpointer data)
+{
+  GstOpenaiRealtime *self = data;
+  ConnectArgs args = { self };
+  g_autoptr (GUri) uri = NULL;
+
+  stop_timer (&self->handover_timer);
+  if (self->standby_handshake || !self->session || !self->conn
+      || is_reconnecting (self))
+    return G_SOURCE_REMOVE;
+  if (!is_confirmed (self)) {
+    /* the current session first: a handover needs one to hand over from */
+    start_timer (self, &self->handover_timer, 1000, on_handover_due);
+    return G_SOURCE_REMOVE;
+  }
+  connect_args_fill (self, &args);
+  uri = build_uri (args.uri, args.model, NULL);
+  if (uri)
+    self->standby_handshake = soup_message_new_from_uri ("GET", uri);
+  if (self->standby_handshake) {
+    GST_INFO_OBJECT (self, "opening the next session in advance");
+    set_auth_header (self->standby_handshake, g_uri_get_host (uri), args.api_key);
+    g_signal_connect (self->standby_handshake, "accept-certificate",
+        G_CALLBACK (on_accept_certificate), self);
+    g_mutex_lock (&self->lock);
+    self->connecting++;
+    g_mutex_unlock (&self->lock);
+    soup_session_websocket_connect_async (self->session, self->standby_handshake,
+        NULL, NULL, G_PRIORITY_DEFAULT, self->cancellable, on_standby_connected,
+        gst_object_ref (self));
+  }
+  connect_args_clear (&args);
   return G_SOURCE_REMOVE;
 }
 
@@ -1408,6 +2497,8 @@ reset_state (GstOpenaiRealtime *self)
   g_clear_pointer (&self->item_id, g_free);
   self->item_bytes = 0;
   self->heard_ms = 0;
+  self->speech_stopped_us = 0;
+  reset_keeping (self);
 }
 
 static gboolean
@@ -1415,29 +2506,14 @@ start_session (GstOpenaiRealtime *self)
 {
   ConnectArgs args = { self };
 
-  g_mutex_lock (&self->settings_lock);
-  args.api_key = g_strdup (self->settings.api_key);
-  if (!args.api_key || !*args.api_key) {
-    g_free (args.api_key);
-    args.api_key = g_strdup (g_getenv ("OPENAI_API_KEY"));
-  }
-  args.uri = g_strdup (self->settings.uri);
-  args.model = g_strdup (self->settings.model);
-  args.ca_file = g_strdup (self->settings.tls_ca_file);
-  g_mutex_unlock (&self->settings_lock);
-
+  connect_args_fill (self, &args);
   if (!args.api_key || !*args.api_key) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_AUTHORIZED,
         ("no API key: set the api-key property or OPENAI_API_KEY"), (NULL));
   } else {
     gtr_netloop_run_sync (start_connect, &args);
   }
-  if (args.api_key)
-    memset (args.api_key, 0, strlen (args.api_key));
-  g_free (args.api_key);
-  g_free (args.uri);
-  g_free (args.model);
-  g_free (args.ca_file);
+  connect_args_clear (&args);
   return args.ok;
 }
 
@@ -1506,9 +2582,13 @@ gst_openai_realtime_change_state (GstElement *element, GstStateChange transition
   GstStateChangeReturn ret;
 
   switch (transition) {
+    case GST_STATE_CHANGE_NULL_TO_READY:
+      if (!check_settings (self))
+        return GST_STATE_CHANGE_FAILURE;
+      break;
     case GST_STATE_CHANGE_READY_TO_PAUSED:
       reset_state (self);
-      if (!start_session (self))
+      if (!prepare_call_control (self) || !start_session (self))
         return GST_STATE_CHANGE_FAILURE;
       break;
     case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
@@ -1718,8 +2798,9 @@ handle_dtmf (GstOpenaiRealtime *self, const GstStructure *s)
     return;
   text = g_strdup_printf ("The caller pressed %c.", digits[number]);
   GST_INFO_OBJECT (self, "%s", text);
+  /* the item at once; the answer when the agent has finished speaking */
   send_json (self, gtr_realtime_build_user_text (text, NULL));
-  send_json (self, gtr_realtime_build_response_create (NULL, NULL));
+  run_on_net (self, ask_response_on_net, NULL, NULL);
 }
 
 static void
@@ -1781,6 +2862,449 @@ gst_openai_realtime_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Call control: responses asked for, built-in tools, the end of the call   */
+/* (network thread, except prepare_call_control)                            */
+
+enum { END_NONE, END_HANG_UP, END_TRANSFER, END_DONE };
+
+/* response.create now when no response is active or on its way, else when
+ * the active one is done: the API refuses a second one
+ * (conversation_already_has_active_response). */
+static void
+ask_response (GstOpenaiRealtime *self, const char *instructions)
+{
+  if (self->ending)
+    return;                     /* nothing more to say: the call is ending */
+  if (self->response_active || self->response_asked) {
+    GST_DEBUG_OBJECT (self, "a response is active: response.create waits");
+    self->response_wanted = TRUE;
+    if (instructions) {
+      g_free (self->wanted_instructions);
+      self->wanted_instructions = g_strdup (instructions);
+    }
+    return;
+  }
+  if (!self->conn
+      || soup_websocket_connection_get_state (self->conn) != SOUP_WEBSOCKET_STATE_OPEN) {
+    /* send_now would drop it: nothing is on its way */
+    GST_DEBUG_OBJECT (self, "not connected, no response.create");
+    return;
+  }
+  self->response_asked = TRUE;
+  send_now (self, gtr_realtime_build_response_create (instructions, NULL));
+}
+
+static void
+ask_response_on_net (GstOpenaiRealtime *self, gpointer unused)
+{
+  ask_response (self, NULL);
+}
+
+static void
+drop_wanted_response (GstOpenaiRealtime *self)
+{
+  self->response_wanted = FALSE;
+  g_clear_pointer (&self->wanted_instructions, g_free);
+}
+
+static void
+note_response_created (GstOpenaiRealtime *self)
+{
+  self->response_asked = FALSE;
+}
+
+/* The caller speaks: a response that waited for the agent to finish is not
+ * asked for any more, since the caller's turn gets its own answer (turn
+ * detection creates it), which sees everything added meanwhile — a key
+ * press included. */
+static void
+note_speech_started (GstOpenaiRealtime *self)
+{
+  if (self->response_wanted)
+    GST_DEBUG_OBJECT (self, "barge-in: the waiting response.create is dropped");
+  drop_wanted_response (self);
+}
+
+/* The agent's last words are out (pushed before the EOS, which twiliosink
+ * holds until Twilio has played them). */
+static void
+finish_ending (GstOpenaiRealtime *self)
+{
+  GST_INFO_OBJECT (self, "the last response is done: ending the stream (%s)",
+      self->end_reason);
+  if (self->ending == END_HANG_UP)
+    post_element_message (self, gst_structure_new (MSG_PREFIX "hang-up",
+            "reason", G_TYPE_STRING, self->end_reason, NULL));
+  self->ending = END_DONE;
+  push_eos (self);
+}
+
+/* The session is lost while the call is ending (its last response would
+ * never be done): end it now, with what was said.  TRUE when so. */
+static gboolean
+end_with_lost_session (GstOpenaiRealtime *self)
+{
+  if (self->ending == END_NONE || self->ending == END_DONE)
+    return FALSE;
+  GST_INFO_OBJECT (self, "the session is lost while the call ends: ending it now");
+  self->response_active = self->response_asked = FALSE;
+  finish_ending (self);
+  return TRUE;
+}
+
+static void
+begin_ending (GstOpenaiRealtime *self, gint how, const char *reason,
+    const char *target)
+{
+  if (self->ending) {
+    GST_INFO_OBJECT (self, "the call is already ending");
+    return;
+  }
+  self->ending = how;
+  self->end_reason = g_strdup (reason);
+  drop_wanted_response (self);
+  if (how == END_TRANSFER) {
+    GST_INFO_OBJECT (self, "transfer to %s: %s", target, reason);
+    post_element_message (self, gst_structure_new (MSG_PREFIX "transfer",
+            "target", G_TYPE_STRING, target, "reason", G_TYPE_STRING, reason,
+            NULL));
+  } else {
+    GST_INFO_OBJECT (self, "hang-up: %s", reason);
+  }
+  if (!self->response_active && !self->response_asked)
+    finish_ending (self);
+  else
+    GST_INFO_OBJECT (self, "the call ends when response %s is done",
+        self->response_id ? self->response_id : "(asked for)");
+}
+
+static void
+note_response_done (GstOpenaiRealtime *self)
+{
+  if (self->response_active || self->response_asked)
+    return;
+  if (self->ending) {
+    if (self->ending != END_DONE)
+      finish_ending (self);
+    return;
+  }
+  if (self->response_wanted) {
+    g_autofree char *instructions = g_steal_pointer (&self->wanted_instructions);
+
+    self->response_wanted = FALSE;
+    GST_DEBUG_OBJECT (self, "the response is done: the waiting response.create");
+    ask_response (self, instructions);
+  }
+}
+
+/* end_call and transfer_call, when they are offered: answered here (so the
+ * conversation stays complete), not posted as function-call. */
+static gboolean
+handle_builtin_call (GstOpenaiRealtime *self, const char *name,
+    const char *call_id, const char *arguments)
+{
+  gboolean hang_up = self->hangup_on && g_str_equal (name, GTR_TOOL_END_CALL);
+  gboolean transfer = self->transfer_on
+      && g_str_equal (name, GTR_TOOL_TRANSFER_CALL);
+  g_autofree char *reason = NULL;
+
+  if (!hang_up && !transfer)
+    return FALSE;
+  reason = gtr_tools_call_reason (arguments, hang_up ?
+      "the agent ended the call" : "the agent transferred the call");
+  GST_INFO_OBJECT (self, "the model called %s (%s)", name, call_id);
+  /* no response.create after it: the call ends with this response */
+  send_now (self, gtr_realtime_build_function_call_output (call_id, hang_up ?
+          "{\"status\":\"the call ends after your last words\"}" :
+          "{\"status\":\"the caller is put through after your last words\"}",
+          NULL));
+  begin_ending (self, hang_up ? END_HANG_UP : END_TRANSFER, reason,
+      self->transfer_to);
+  return TRUE;
+}
+
+/* The client event an API error answers, in words ("conversation.item.
+ * truncate for item X"), and its type; NULL when it is not known. */
+static char *
+error_cause (GstOpenaiRealtime *self, const char *event_id, const char **type)
+{
+  const char *subject;
+
+  *type = NULL;
+  if (!gtr_sent_events_lookup (self->sent, event_id, type, &subject))
+    return NULL;
+  return subject ? g_strdup_printf ("%s for %s", *type, subject)
+      : g_strdup (*type);
+}
+
+/* An error answering our response.create: that response is not on its way.
+ * Refused because one is active (one we did not know of yet: turn
+ * detection made it), it is asked again when that one is done: TRUE, not an
+ * error to report. */
+static gboolean
+note_response_create_error (GstOpenaiRealtime *self, const char *type,
+    const char *code)
+{
+  if (g_strcmp0 (type, "response.create") != 0)
+    return FALSE;
+  self->response_asked = FALSE;
+  if (g_strcmp0 (code, "conversation_already_has_active_response") != 0)
+    return FALSE;
+  GST_INFO_OBJECT (self, "response.create came while a response was active: "
+      "asked again when it is done");
+  self->response_wanted = TRUE;
+  return TRUE;
+}
+
+static void
+reset_call_control (GstOpenaiRealtime *self)
+{
+  gtr_sent_events_clear (self->sent);
+  g_clear_pointer (&self->session_tools, g_free);
+  g_clear_pointer (&self->transfer_to, g_free);
+  self->hangup_on = self->transfer_on = FALSE;
+  self->response_asked = FALSE;
+  drop_wanted_response (self);
+  self->ending = END_NONE;
+  g_clear_pointer (&self->end_reason, g_free);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Settings checked at NULL→READY (and again at READY→PAUSED)              */
+
+/* Whether the text between a value's quotes would be a good value. */
+static gboolean
+is_tools (const char *text)
+{
+  return gtr_tools_validate (text, NULL);
+}
+
+static gboolean
+is_name (const char *text)
+{
+  if (!*text)
+    return FALSE;
+  for (const char *p = text; *p; p++)
+    if (!g_ascii_isalnum (*p) && !strchr ("-_.", *p))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+is_ws_uri (const char *text)
+{
+  return (g_str_has_prefix (text, "ws://") || g_str_has_prefix (text, "wss://"))
+      && g_uri_is_valid (text, G_URI_FLAGS_ENCODED_QUERY, NULL);
+}
+
+static gboolean
+is_file (const char *text)
+{
+  return g_file_test (text, G_FILE_TEST_IS_REGULAR);
+}
+
+typedef struct {
+  const char *prop;
+  gboolean (*inner_ok) (const char *inner);
+  const char *example;          /* what to write in a launch description */
+  const char *other_way;
+  gboolean json;                /* quotes around anything are the problem */
+} QuotedSetting;
+
+/* The string properties that hold JSON or a structured value: a value
+ * wrapped in quotes around something valid is quoting that reached the
+ * element (gst_parse_launch() keeps single quotes; see docs). */
+static const QuotedSetting quoted_settings[] = {
+  { "tools", is_tools,
+      "tools=\"[{\\\"type\\\":\\\"function\\\", ...}]\" (double quotes, every \" "
+        "inside written \\\"; in a shell, all that inside single quotes)",
+      ", or put the tools in a file and set tools-file", TRUE },
+  { "tool-choice", is_name, "tool-choice=auto" },
+  { "transfer-to", gtr_transfer_target_is_valid, "transfer-to=+15551234567" },
+  { "uri", is_ws_uri, "uri=wss://api.openai.com/v1/realtime" },
+  { "model", is_name, "model=gpt-realtime-2.1" },
+  { "transcription-model", is_name, "transcription-model=gpt-4o-transcribe" },
+  { "language", is_name, "language=en" },
+  { "tools-file", is_file, "tools-file=/path/to/tools.json" },
+  { "tls-ca-file", is_file, "tls-ca-file=/path/to/ca.pem" },
+};
+
+/* What is wrong with `value` of `qs->prop` when it is wrapped in one kind of
+ * quote around a valid value; NULL when it is not. */
+static char *
+quoting_problem (const QuotedSetting *qs, const char *value)
+{
+  gsize n = value ? strlen (value) : 0;
+  g_autofree char *inner = NULL, *also = NULL;
+
+  if (n < 2 || (value[0] != '\'' && value[0] != '"') || value[n - 1] != value[0])
+    return NULL;
+  inner = g_strndup (value + 1, n - 2);
+  if (qs->inner_ok (inner)) {
+    also = g_strdup ("");
+  } else if (qs->json) {
+    /* JSON never starts with a quote and ends with the same one unless it
+     * is a lone string, which no such property takes: the quotes are the
+     * first problem, what they hold may be a second */
+    g_autoptr (GError) err = NULL;
+    gtr_tools_validate (inner, &err);
+    also = g_strdup_printf (" (and without them the value is not valid "
+        "either: %s)", err ? err->message : "?");
+  } else {
+    return NULL;
+  }
+  if (value[0] == '\'')
+    return g_strdup_printf ("%s: the value is wrapped in single quotes, which "
+        "gst_parse_launch() keeps as part of it (only a shell removes them)%s. "
+        "Write %s instead; a value without spaces needs no quotes; or set the "
+        "property from code (g_object_set, set_property) without quotes%s",
+        qs->prop, also, qs->example, qs->other_way ? qs->other_way : "");
+  return g_strdup_printf ("%s: the value is wrapped in double quotes that are "
+      "part of it (quotes meant for a launch line, set from code or kept by a "
+      "second level of quoting)%s: remove them; in a launch line write %s%s",
+      qs->prop, also, qs->example, qs->other_way ? qs->other_way : "");
+}
+
+/* The string settings, checked before anything else is done with them:
+ * quoting that reached the value, then the tools JSON and transfer-to.
+ * Posts the error (LIBRARY/SETTINGS) naming the property. */
+static gboolean
+check_settings (GstOpenaiRealtime *self)
+{
+  g_autofree char *problem = NULL;
+  g_autofree char *tools = NULL, *transfer_to = NULL;
+  g_autoptr (GError) err = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (quoted_settings) && !problem; i++) {
+    g_autofree char *value = NULL;
+    g_object_get (self, quoted_settings[i].prop, &value, NULL);
+    problem = quoting_problem (&quoted_settings[i], value);
+  }
+  if (problem) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("%s", problem), (NULL));
+    return FALSE;
+  }
+  g_mutex_lock (&self->settings_lock);
+  if (self->settings.tools && *self->settings.tools)
+    tools = g_strdup (self->settings.tools);
+  if (self->settings.transfer_to && *self->settings.transfer_to)
+    transfer_to = g_strdup (self->settings.transfer_to);
+  g_mutex_unlock (&self->settings_lock);
+  if (tools && !gtr_tools_validate (tools, &err)) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("invalid session settings: tools: %s", err->message), (NULL));
+    return FALSE;
+  }
+  if (transfer_to && !gtr_transfer_target_is_valid (transfer_to)) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("transfer-to \"%s\" is neither a phone number (+15551234567) nor a "
+            "SIP URI (sip:agent@example.com)", transfer_to), (NULL));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* READY→PAUSED, before any network activity: the session's tools (the
+ * user's, the file's, the built-ins), each checked, so that a mistake
+ * fails the state change naming it instead of a session.update later. */
+static gboolean
+prepare_call_control (GstOpenaiRealtime *self)
+{
+  g_autofree char *tools = NULL, *tools_file = NULL, *file_tools = NULL;
+  g_autoptr (GError) err = NULL;
+  gboolean hangup;
+
+  reset_call_control (self);
+  /* again: the properties may have changed in READY */
+  if (!check_settings (self))
+    return FALSE;
+  g_mutex_lock (&self->settings_lock);
+  tools = g_strdup (self->settings.tools && *self->settings.tools ?
+      self->settings.tools : NULL);
+  tools_file = g_strdup (self->settings.tools_file);
+  hangup = self->settings.hangup_tool;
+  if (self->settings.transfer_to && *self->settings.transfer_to)
+    self->transfer_to = g_strdup (self->settings.transfer_to);
+  g_mutex_unlock (&self->settings_lock);
+
+  if (tools_file && *tools_file
+      && !(file_tools = gtr_tools_load_file (tools_file, &err))) {
+    if (err->domain == G_FILE_ERROR)
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", err->message), (NULL));
+    else
+      GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("%s", err->message), (NULL));
+    return FALSE;
+  }
+  self->session_tools = gtr_tools_combine (tools, file_tools, hangup,
+      self->transfer_to != NULL, &self->hangup_on, &self->transfer_on);
+  GST_INFO_OBJECT (self, "built-in tools:%s%s", self->hangup_on ?
+      " " GTR_TOOL_END_CALL : "", self->transfer_on ?
+      " " GTR_TOOL_TRANSFER_CALL : "");
+  return TRUE;
+}
+
+typedef struct {
+  gint how;
+  char *reason;
+  char *target;
+} EndRequest;
+
+static void
+end_request_free (EndRequest *req)
+{
+  g_free (req->reason);
+  g_free (req->target);
+  g_free (req);
+}
+
+static void
+end_on_net (GstOpenaiRealtime *self, gpointer arg)
+{
+  EndRequest *req = arg;
+
+  begin_ending (self, req->how, req->reason, req->target);
+}
+
+static void
+request_end (GstOpenaiRealtime *self, gint how, const char *reason,
+    const char *fallback_reason, const char *target)
+{
+  EndRequest *req = g_new0 (EndRequest, 1);
+
+  req->how = how;
+  req->reason = g_strdup (reason && *reason ? reason : fallback_reason);
+  req->target = g_strdup (target);
+  run_on_net (self, end_on_net, req, (GDestroyNotify) end_request_free);
+}
+
+/* Action signal "hang-up". */
+static void
+gst_openai_realtime_hang_up (GstOpenaiRealtime *self, const char *reason)
+{
+  request_end (self, END_HANG_UP, reason, "the application ended the call",
+      NULL);
+}
+
+/* Action signal "transfer": to `target`, or to transfer-to when NULL. */
+static void
+gst_openai_realtime_transfer (GstOpenaiRealtime *self, const char *target,
+    const char *reason)
+{
+  g_autofree char *to = NULL;
+
+  g_mutex_lock (&self->settings_lock);
+  to = g_strdup (target && *target ? target : self->settings.transfer_to);
+  g_mutex_unlock (&self->settings_lock);
+  if (!to || !*to || !gtr_transfer_target_is_valid (to)) {
+    GST_WARNING_OBJECT (self, "transfer needs a phone number or SIP URI "
+        "(the target, or the transfer-to property): \"%s\"", to ? to : "");
+    return;
+  }
+  request_end (self, END_TRANSFER, reason, "the application transferred the call",
+      to);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Action signal                                                            */
 
 static void
@@ -1793,7 +3317,7 @@ gst_openai_realtime_function_result (GstOpenaiRealtime *self,
   }
   GST_INFO_OBJECT (self, "function result for %s", call_id);
   send_json (self, gtr_realtime_build_function_call_output (call_id, output, NULL));
-  send_json (self, gtr_realtime_build_response_create (NULL, NULL));
+  run_on_net (self, ask_response_on_net, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1924,6 +3448,36 @@ gst_openai_realtime_set_property (GObject *object, guint prop_id,
     case PROP_DTMF_TO_TEXT:
       s->dtmf_to_text = g_value_get_boolean (value);
       break;
+    case PROP_CONNECT_TIMEOUT_MS:
+      s->connect_timeout_ms = g_value_get_uint (value);
+      break;
+    case PROP_CONFIRM_TIMEOUT_MS:
+      s->confirm_timeout_ms = g_value_get_uint (value);
+      break;
+    case PROP_LIVENESS_TIMEOUT_MS:
+      s->liveness_timeout_ms = g_value_get_uint (value);
+      break;
+    case PROP_RECONNECT_ATTEMPTS:
+      s->reconnect_attempts = g_value_get_uint (value);
+      break;
+    case PROP_RECONNECT_BACKOFF_MS:
+      s->reconnect_backoff_ms = g_value_get_uint (value);
+      break;
+    case PROP_SESSION_MAX_AGE_MS:
+      s->session_max_age_ms = g_value_get_uint (value);
+      break;
+    case PROP_HANGUP_TOOL:
+      s->hangup_tool = g_value_get_boolean (value);
+      break;
+    case PROP_TRANSFER_TO:
+      set_string (&s->transfer_to, value);
+      break;
+    case PROP_TOOLS_FILE:
+      set_string (&s->tools_file, value);
+      break;
+    case PROP_REASONING_EFFORT:
+      s->reasoning_effort = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -2010,6 +3564,36 @@ gst_openai_realtime_get_property (GObject *object, guint prop_id,
     case PROP_DTMF_TO_TEXT:
       g_value_set_boolean (value, s->dtmf_to_text);
       break;
+    case PROP_CONNECT_TIMEOUT_MS:
+      g_value_set_uint (value, s->connect_timeout_ms);
+      break;
+    case PROP_CONFIRM_TIMEOUT_MS:
+      g_value_set_uint (value, s->confirm_timeout_ms);
+      break;
+    case PROP_LIVENESS_TIMEOUT_MS:
+      g_value_set_uint (value, s->liveness_timeout_ms);
+      break;
+    case PROP_RECONNECT_ATTEMPTS:
+      g_value_set_uint (value, s->reconnect_attempts);
+      break;
+    case PROP_RECONNECT_BACKOFF_MS:
+      g_value_set_uint (value, s->reconnect_backoff_ms);
+      break;
+    case PROP_SESSION_MAX_AGE_MS:
+      g_value_set_uint (value, s->session_max_age_ms);
+      break;
+    case PROP_HANGUP_TOOL:
+      g_value_set_boolean (value, s->hangup_tool);
+      break;
+    case PROP_TRANSFER_TO:
+      g_value_set_string (value, s->transfer_to);
+      break;
+    case PROP_TOOLS_FILE:
+      g_value_set_string (value, s->tools_file);
+      break;
+    case PROP_REASONING_EFFORT:
+      g_value_set_enum (value, s->reasoning_effort);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -2036,6 +3620,10 @@ gst_openai_realtime_finalize (GObject *object)
   g_free (s->tools);
   g_free (s->tool_choice);
   g_free (s->tls_ca_file);
+  g_free (s->transfer_to);
+  g_free (s->tools_file);
+  reset_call_control (self);
+  gtr_sent_events_free (self->sent);
   g_clear_pointer (&self->call_params, gst_structure_free);
   clear_out_pending (self);
   g_object_unref (self->held);
@@ -2044,6 +3632,10 @@ gst_openai_realtime_finalize (GObject *object)
   g_hash_table_unref (self->cancelled);
   g_free (self->response_id);
   g_free (self->item_id);
+  g_free (self->lost_reason);
+  g_free (self->lost_error);
+  g_free (self->standby_update_id);
+  g_ptr_array_unref (self->history);
   g_main_context_unref (self->context);
   g_mutex_clear (&self->settings_lock);
   g_mutex_clear (&self->lock);
@@ -2070,6 +3662,14 @@ install_int (GObjectClass *klass, guint id, const char *name, const char *nick,
 }
 
 static void
+install_uint (GObjectClass *klass, guint id, const char *name, const char *nick,
+    const char *blurb, guint min, guint max, guint def)
+{
+  g_object_class_install_property (klass, id,
+      g_param_spec_uint (name, nick, blurb, min, max, def, READY_PARAM));
+}
+
+static void
 install_enum (GObjectClass *klass, guint id, const char *name, const char *nick,
     const char *blurb, GType type, gint def)
 {
@@ -2079,22 +3679,55 @@ install_enum (GObjectClass *klass, guint id, const char *name, const char *nick,
 }
 
 static void
+install_keeping_properties (GObjectClass *oc)
+{
+  install_uint (oc, PROP_LIVENESS_TIMEOUT_MS, "liveness-timeout-ms",
+      "Liveness timeout (ms)",
+      "Bound, in milliseconds, on silence from the API once connected: "
+      "WebSocket pings go out every third of it (1 s at least) and any frame, "
+      "a pong included, counts; past it the connection has stalled and is "
+      "handled as lost (a new session, see reconnect-attempts)",
+      MIN_LIVENESS_TIMEOUT_MS, MAX_LIVENESS_TIMEOUT_MS,
+      DEFAULT_LIVENESS_TIMEOUT_MS);
+  install_uint (oc, PROP_RECONNECT_ATTEMPTS, "reconnect-attempts",
+      "Reconnect attempts",
+      "How many times to try opening a new session after the API connection "
+      "is lost (stalled, dropped, closed other than 1000, session_expired); "
+      "the conversation is carried over. When all fail: RESOURCE/READ "
+      "\"lost the API session\". 0: a lost session is that error at once",
+      0, 100, DEFAULT_RECONNECT_ATTEMPTS);
+  install_uint (oc, PROP_RECONNECT_BACKOFF_MS, "reconnect-backoff-ms",
+      "Reconnect backoff (ms)",
+      "Wait, in milliseconds, before the second reconnect attempt, doubled "
+      "for each further one (at most 8000); the first is at once",
+      0, MAX_RECONNECT_DELAY_MS, DEFAULT_RECONNECT_BACKOFF_MS);
+  install_uint (oc, PROP_SESSION_MAX_AGE_MS, "session-max-age-ms",
+      "Session maximum age (ms)",
+      "Age, in milliseconds, at which the next session is opened in advance "
+      "and the call switched to it at a turn boundary (no gap). 0: from the "
+      "session's expires_at, 5 minutes before the API's 60-minute limit",
+      0, G_MAXUINT, DEFAULT_SESSION_MAX_AGE_MS);
+}
+
+static void
 install_properties (GObjectClass *oc)
 {
   g_object_class_install_property (oc, PROP_API_KEY,
       g_param_spec_string ("api-key", "API key",
           "The OpenAI (or Azure OpenAI) API key; write-only, never logged. "
-          "Falls back to the OPENAI_API_KEY environment variable", NULL,
+          "Unset: the OPENAI_API_KEY environment variable, read at each connect", NULL,
           G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   install_string (oc, PROP_URI, "uri", "URI",
       "WebSocket address of the Realtime API (ws:// or wss://); model= is added "
       "to its query. A *.openai.azure.com host is sent the key as an api-key "
       "header instead of Authorization: Bearer", DEFAULT_URI);
   install_string (oc, PROP_MODEL, "model", "Model",
-      "The Realtime model (or Azure deployment) to use", DEFAULT_MODEL);
+      "The Realtime model (or Azure deployment) to use. The default is "
+      "gpt-realtime-2.1: gpt-realtime is retired in January 2027", DEFAULT_MODEL);
   install_string (oc, PROP_INSTRUCTIONS, "instructions", "Instructions",
       "System instructions for the agent. {name} placeholders are filled from "
-      "the Twilio call's customParameters (<Parameter name=\"name\" …>)", NULL);
+      "the Twilio call's customParameters (<Parameter name=\"name\" …>). "
+      "Unset: the API's default instructions", NULL);
   install_enum (oc, PROP_VOICE, "voice", "Voice",
       "The agent's voice (session.audio.output.voice)",
       GST_TYPE_OPENAI_REALTIME_VOICE, DEFAULT_VOICE);
@@ -2104,7 +3737,8 @@ install_properties (GObjectClass *oc)
           0.25, 1.5, DEFAULT_SPEED, READY_PARAM));
   install_string (oc, PROP_LANGUAGE, "language", "Language",
       "Language of the caller (ISO-639-1, e.g. \"en\") for transcription; "
-      "used only with transcription-model", NULL);
+      "used only with transcription-model. Unset: the transcription model "
+      "detects it", NULL);
   install_string (oc, PROP_TRANSCRIPTION_MODEL, "transcription-model",
       "Transcription model",
       "Model that transcribes the caller (e.g. \"gpt-4o-transcribe\", "
@@ -2112,9 +3746,10 @@ install_properties (GObjectClass *oc)
   install_string (oc, PROP_TRANSCRIPTION_PROMPT, "transcription-prompt",
       "Transcription prompt",
       "Prompt guiding the caller transcription (vocabulary, names); used only "
-      "with transcription-model", NULL);
+      "with transcription-model. Unset: no prompt", NULL);
   install_enum (oc, PROP_NOISE_REDUCTION, "noise-reduction", "Noise reduction",
-      "Input noise reduction; near-field suits phone calls",
+      "Input noise reduction; near-field suits phone calls (none: off, the "
+      "field is left out)",
       GST_TYPE_OPENAI_REALTIME_NOISE_REDUCTION, DEFAULT_NOISE_REDUCTION);
   install_enum (oc, PROP_TURN_DETECTION, "turn-detection", "Turn detection",
       "How the API decides the caller has finished speaking (none: no "
@@ -2136,6 +3771,15 @@ install_properties (GObjectClass *oc)
   install_enum (oc, PROP_EAGERNESS, "eagerness", "Eagerness",
       "semantic-vad: how quickly the agent takes its turn",
       GST_TYPE_OPENAI_REALTIME_EAGERNESS, DEFAULT_EAGERNESS);
+  install_enum (oc, PROP_REASONING_EFFORT, "reasoning-effort",
+      "Reasoning effort",
+      "How much a reasoning model (gpt-realtime-2.x) thinks before it "
+      "answers, sent as session.reasoning.effort: minimal, low, medium, high "
+      "or xhigh (more effort: later first audio). unset (the default): no "
+      "reasoning is sent and the API's default (low) applies. A model that "
+      "does not reason may refuse it: the session.update then fails with "
+      "LIBRARY/SETTINGS and the API's message. Set in NULL or READY",
+      GST_TYPE_OPENAI_REALTIME_REASONING_EFFORT, DEFAULT_REASONING_EFFORT);
   g_object_class_install_property (oc, PROP_INTERRUPT_RESPONSE,
       g_param_spec_boolean ("interrupt-response", "Interrupt response",
           "The API cancels its response when the caller starts speaking (when "
@@ -2149,18 +3793,39 @@ install_properties (GObjectClass *oc)
       "(nothing when unset)", NULL);
   install_string (oc, PROP_TOOLS, "tools", "Tools",
       "Function tools as a JSON array of {\"type\":\"function\",\"name\",…} "
-      "objects; calls arrive as the function-call signal/message", NULL);
+      "objects; calls arrive as the function-call signal/message. Checked "
+      "at NULL->READY (LIBRARY/SETTINGS naming the problem). In "
+      "gst_parse_launch() write tools=\"[{\\\"type\\\":…}]\": single quotes "
+      "stay in the value (an error says so). Unset: only the built-in tools "
+      "(hangup-tool, transfer-to) and tools-file's", NULL);
   install_string (oc, PROP_TOOL_CHOICE, "tool-choice", "Tool choice",
       "\"auto\", \"none\", \"required\" or a function name (unset: the API's "
       "default)", NULL);
   install_string (oc, PROP_TLS_CA_FILE, "tls-ca-file", "TLS CA file",
       "PEM file of an extra certificate authority to trust, in addition to "
-      "the system's (for tests and private gateways)", NULL);
+      "the system's (for tests and private gateways). Unreadable: "
+      "RESOURCE/OPEN_READ at READY->PAUSED. Unset: the system's only", NULL);
   g_object_class_install_property (oc, PROP_DTMF_TO_TEXT,
       g_param_spec_boolean ("dtmf-to-text", "DTMF to text",
           "Tell the agent about key presses (dtmf-event) as a user text item "
-          "(\"The caller pressed 5.\") followed by response.create",
+          "(\"The caller pressed 5.\"), added at once, followed by "
+          "response.create once the response the agent is giving is done",
           DEFAULT_DTMF_TO_TEXT, READY_PARAM));
+  install_uint (oc, PROP_CONNECT_TIMEOUT_MS, "connect-timeout-ms",
+      "Connect timeout (ms)",
+      "Bound, in milliseconds, on connecting: from the start of the connect "
+      "until the WebSocket is open (TCP, TLS and the HTTP upgrade). Past it "
+      "the element fails with RESOURCE/OPEN_READ \"no WebSocket handshake "
+      "from HOST:PORT within N ms\". No 0: every wait has a bound",
+      MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS);
+  install_uint (oc, PROP_CONFIRM_TIMEOUT_MS, "confirm-timeout-ms",
+      "Confirm timeout (ms)",
+      "Bound, in milliseconds, on the session's confirmation: from the "
+      "WebSocket being open until a session.updated that matches the caps "
+      "(so the caps must be negotiated within it too). Past it the element "
+      "fails with LIBRARY/SETTINGS \"the session was not confirmed within N "
+      "ms\". No 0: every wait has a bound",
+      MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_CONFIRM_TIMEOUT_MS);
   g_object_class_install_property (oc, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Counters of the current session: audio-in-bytes, audio-out-bytes, "
@@ -2168,6 +3833,31 @@ install_properties (GObjectClass *oc)
           "dropped-cancelled, dropped-input-bytes, marks-sent, marks-heard, "
           "bad-frames, function-calls", GST_TYPE_STRUCTURE,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  install_keeping_properties (oc);
+  g_object_class_install_property (oc, PROP_HANGUP_TOOL,
+      g_param_spec_boolean ("hangup-tool", "Hang-up tool",
+          "Offer the model the built-in end_call function tool, whose "
+          "description tells it to call it when the caller says goodbye or "
+          "asks to end the call. When it is called the element answers it, "
+          "lets the response with the agent's last words finish, posts "
+          "openai-realtime/hang-up and sends EOS (twiliosink closes the stream "
+          "once Twilio has played everything). A user tool named end_call "
+          "replaces it", DEFAULT_HANGUP_TOOL, READY_PARAM));
+  install_string (oc, PROP_TRANSFER_TO, "transfer-to", "Transfer to",
+      "Phone number (+15551234567) or SIP URI (sip:agent@example.com) to hand "
+      "the caller to. When set, the model is offered the built-in "
+      "transfer_call tool; a call to it (or the transfer action signal) posts "
+      "openai-realtime/transfer (target, reason), lets the agent's last words "
+      "finish, then sends EOS, and the application dials the target "
+      "(twilio-realtime-server answers Twilio's <Redirect> with <Dial>). "
+      "Unset: no transfer tool. Anything else fails READY->PAUSED", NULL);
+  install_string (oc, PROP_TOOLS_FILE, "tools-file", "Tools file",
+      "Path of a file holding function tools as a JSON array, as the tools "
+      "property takes them (no JSON to quote in a launch line). Read and "
+      "checked at READY->PAUSED: an unreadable file fails with "
+      "RESOURCE/OPEN_READ, one that is not a JSON array of tools with "
+      "LIBRARY/SETTINGS, both naming the file. Its tools are added to those "
+      "of the tools property and the built-in ones. Unset: no file", NULL);
 }
 
 static void
@@ -2200,13 +3890,118 @@ install_signals (GObjectClass *oc)
    * @output: the result, JSON text
    *
    * Action signal: sends function_call_output and response.create, so the
-   * agent speaks with the result.
+   * agent speaks with the result (the response.create once the response
+   * that made the call is done: the API allows one at a time).
    */
   signals[SIGNAL_FUNCTION_RESULT] = g_signal_new_class_handler ("function-result",
       G_TYPE_FROM_CLASS (oc), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
       G_CALLBACK (gst_openai_realtime_function_result), NULL, NULL, NULL,
       G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  /**
+   * GstOpenaiRealtime::hang-up:
+   * @reason: why the call ends (NULL: "the application ended the call")
+   *
+   * Action signal, any thread: ends the call as the end_call tool does —
+   * once the response the agent is speaking (or was asked for) is done,
+   * `openai-realtime/hang-up` is posted and EOS sent downstream.
+   */
+  signals[SIGNAL_HANG_UP] = g_signal_new_class_handler ("hang-up",
+      G_TYPE_FROM_CLASS (oc), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_openai_realtime_hang_up), NULL, NULL, NULL,
+      G_TYPE_NONE, 1, G_TYPE_STRING);
+  /**
+   * GstOpenaiRealtime::transfer:
+   * @target: phone number or SIP URI (NULL: #GstOpenaiRealtime:transfer-to)
+   * @reason: why (NULL: "the application transferred the call")
+   *
+   * Action signal, any thread: posts `openai-realtime/transfer` at once,
+   * then sends EOS once the agent's current response is done.
+   */
+  signals[SIGNAL_TRANSFER] = g_signal_new_class_handler ("transfer",
+      G_TYPE_FROM_CLASS (oc), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_openai_realtime_transfer), NULL, NULL, NULL,
+      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
 }
+
+/* ------------------------------------------------------------------------ */
+/* gst-inspect-1.0 as the manual                                            */
+/* (formatting: gtr_inspect_add_metadata, plugins/common/gtr-inspect.h) */
+
+static const char *const inspect_example[] = {
+  "$ gst-launch-1.0 twiliosrc port=8080 ! openairealtime instructions=\"You are a friendly receptionist.\" greeting=\"Hello, how can I help?\" ! queue ! twiliosink",
+  "A one-call Twilio bridge (the key from OPENAI_API_KEY; the TwiML <Connect><Stream url=\"wss://HOST/media\"/>).",
+  "$ gst-launch-1.0 autoaudiosrc ! audioconvert ! audioresample ! openairealtime ! queue max-size-time=0 max-size-buffers=0 max-size-bytes=0 ! audioconvert ! audioresample ! autoaudiosink",
+  "Talk to the agent from a microphone (S16LE 24 kHz both ways; use headphones).",
+  NULL
+};
+
+static const char *const inspect_signals[] = {
+  "transcript: arg0 role (string): \"user\" (the caller; final only, and only with transcription-model) or \"assistant\" (the agent); "
+      "arg1 item-id (string): the conversation item; arg2 text (string): a delta when arg3 is FALSE, else the whole transcript; "
+      "arg3 final (boolean). Emitted on the network thread: do not block in it.",
+  "function-call: arg0 name (string): the function's name; arg1 call-id (string): pass it back with the function-result action; "
+      "arg2 arguments (string): the arguments, JSON text. Emitted on the network thread: do not block in it, answer from any thread. "
+      "Not emitted for the built-in end_call and transfer_call.",
+  NULL
+};
+
+static const char *const inspect_actions[] = {
+  "function-result: arg0 call-id (string): the call-id of function-call; arg1 output (string): the result, JSON text. "
+      "Sends it (conversation.item.create, function_call_output) and asks for the answer (response.create, once the response that "
+      "made the call is done): the agent speaks with the result. Any thread.",
+  "hang-up: arg0 reason (string; NULL: \"the application ended the call\"). Ends the call as end_call does: once the response "
+      "being spoken (or asked for) is done, openai-realtime/hang-up is posted and EOS sent; at once when the agent is quiet. Any thread.",
+  "transfer: arg0 target (string): a phone number (+15551234567) or SIP URI (sip:...); NULL or empty: transfer-to; "
+      "arg1 reason (string; NULL: \"the application transferred the call\"). Posts openai-realtime/transfer at once and "
+      "sends EOS once the current response is done; the application dials the target. Another target is refused with a warning. "
+      "Any thread.",
+  NULL
+};
+
+static const char *const inspect_messages[] = {
+  "openai-realtime/session: the session is confirmed. session (string): the effective session, JSON; "
+      "input-format, output-format (string): the caps' formats, e.g. \"audio/x-mulaw 8000 Hz\".",
+  "openai-realtime/transcript: role (string): \"user\" or \"assistant\"; item-id (string); text (string); "
+      "final (boolean): FALSE for an agent delta. As the transcript signal.",
+  "openai-realtime/response-done: every response.done. response-id (string); status (string): completed, cancelled, "
+      "incomplete or failed; usage (string): the API's usage, JSON.",
+  "openai-realtime/function-call: the model called a user tool. name, call-id, arguments (string; arguments is JSON). "
+      "As the function-call signal.",
+  "openai-realtime/error: a non-fatal API error (also a WARNING; counted in stats errors). type, code, message, param, "
+      "event-id (string): the API's error; event-type (string): the type of the client event it answers; cause (string): "
+      "that event named, e.g. \"conversation.item.truncate for item item_1\" (both empty when it names no event we sent).",
+  "openai-realtime/hang-up: the agent's last words are out, EOS follows. reason (string): the model's reason or the "
+      "hang-up action's.",
+  "openai-realtime/transfer: the caller is to be handed over (posted at once; EOS follows the last words). target (string): "
+      "transfer-to or the action's target; reason (string).",
+  "openai-realtime/closed: the API closed the session for good (1000 or another final code); EOS follows. code (int); "
+      "reason (string).",
+  "openai-realtime/response-latency: an answer's first audio went out. latency-ms (uint): since the API's speech_stopped "
+      "for the caller's turn; response-id (string).",
+  "openai-realtime/barge-in: the caller interrupted the agent. item-id (string): the agent's item; audio-end-ms (int64): "
+      "what the caller heard of it, where it was truncated.",
+  "openai-realtime/reconnecting: the session was lost, a new one is being opened. reason (string): stalled, dropped, "
+      "closed or session_expired.",
+  "openai-realtime/reconnected: a new session is confirmed and has the conversation. reason (string): as reconnecting, "
+      "or handover (before the 60-minute limit); gap-ms (int64): from the loss to the new confirmation (0 for a handover); "
+      "attempts (uint); items (uint): conversation items carried over.",
+  NULL
+};
+
+static const char *const inspect_events[] = {
+  "sink, twilio/call (sticky custom downstream, from twiliosrc): its custom-parameters (a GstStructure of strings) fill "
+      "{name} placeholders in instructions; passed on unchanged (twiliosink finds the call's WebSocket in it).",
+  "sink, twilio/mark (serialized custom downstream, from twiliosrc; name (string)): Twilio echoed a mark this element "
+      "asked for, \"ITEM_ID:MS\": the caller has heard MS ms of that item. Consumed.",
+  "sink, dtmf-event (custom downstream, the standard DTMF event; number (int) 0-15, start (boolean)): a key press, told "
+      "to the agent with dtmf-to-text; passed on.",
+  "sink, EOS: the caller hung up; passed on.",
+  "src, twilio/send-mark (serialized custom downstream; name (string) \"ITEM_ID:MS\"): after every <=100 ms of agent "
+      "audio, for twiliosink to send as a Twilio mark.",
+  "src, FLUSH_START/FLUSH_STOP: barge-in; twiliosink sends Twilio a clear.",
+  "src, EOS: the API closed for good, or the call ends (end_call, transfer_call, hang-up, transfer) after the agent's last words.",
+  NULL
+};
 
 static void
 gst_openai_realtime_class_init (GstOpenaiRealtimeClass *klass)
@@ -2226,10 +4021,20 @@ gst_openai_realtime_class_init (GstOpenaiRealtimeClass *klass)
   gst_element_class_add_static_pad_template (ec, &src_template);
   gst_element_class_set_static_metadata (ec, "OpenAI Realtime session",
       "Filter/Audio/Network",
-      "Talks with an OpenAI Realtime API agent: caller audio in, agent audio "
-      "out (messages openai-realtime/session, transcript, response-done, "
-      "function-call, error, closed, barge-in)",
+      "One OpenAI Realtime API session (GA): caller audio in on the sink pad, "
+      "the agent's spoken answer out on the src pad. Formats are the caps "
+      "(mu-law 8 kHz, A-law 8 kHz or S16LE 24 kHz mono, each pad its own). "
+      "Connects at READY->PAUSED; nothing leaves the src pad before "
+      "session.updated confirms the caps. The agent's audio is pushed from "
+      "the network thread: put a queue before any sink that can block. "
+      "Example, signals' arguments, messages and events below (and in "
+      "docs/elements.md)",
       "gst-twilio-realtime");
+  gtr_inspect_add_metadata (ec, "example", inspect_example);
+  gtr_inspect_add_metadata (ec, "signals", inspect_signals);
+  gtr_inspect_add_metadata (ec, "actions", inspect_actions);
+  gtr_inspect_add_metadata (ec, "messages", inspect_messages);
+  gtr_inspect_add_metadata (ec, "events", inspect_events);
 }
 
 static void
@@ -2261,9 +4066,18 @@ gst_openai_realtime_init (GstOpenaiRealtime *self)
   s->silence_duration_ms = DEFAULT_SILENCE_DURATION_MS;
   s->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
   s->eagerness = DEFAULT_EAGERNESS;
+  s->reasoning_effort = DEFAULT_REASONING_EFFORT;
   s->interrupt_response = DEFAULT_INTERRUPT_RESPONSE;
   s->max_output_tokens = DEFAULT_MAX_OUTPUT_TOKENS;
   s->dtmf_to_text = DEFAULT_DTMF_TO_TEXT;
+  s->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+  s->confirm_timeout_ms = DEFAULT_CONFIRM_TIMEOUT_MS;
+  s->liveness_timeout_ms = DEFAULT_LIVENESS_TIMEOUT_MS;
+  s->reconnect_attempts = DEFAULT_RECONNECT_ATTEMPTS;
+  s->reconnect_backoff_ms = DEFAULT_RECONNECT_BACKOFF_MS;
+  s->session_max_age_ms = DEFAULT_SESSION_MAX_AGE_MS;
+  self->history = g_ptr_array_new_with_free_func (history_turn_free);
+  s->hangup_tool = DEFAULT_HANGUP_TOOL;
 
   self->held = gst_adapter_new ();
   self->batch = gst_adapter_new ();
@@ -2272,6 +4086,7 @@ gst_openai_realtime_init (GstOpenaiRealtime *self)
   g_queue_init (&self->out_pending);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
   self->context = gtr_netloop_ref_context ();
+  self->sent = gtr_sent_events_new (SENT_EVENTS_KEPT);
 }
 
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (openairealtime, "openairealtime",
