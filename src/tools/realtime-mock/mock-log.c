@@ -19,6 +19,12 @@ mock_log_open (const char *path, GError **error)
   return log_file != NULL;
 }
 
+gboolean
+mock_log_enabled (void)
+{
+  return log_file != NULL;
+}
+
 void
 mock_log_close_file (void)
 {

@@ -15,6 +15,8 @@ G_BEGIN_DECLS
 
 gboolean mock_log_open (const char *path, GError **error);
 void mock_log_close_file (void);
+/* Whether --log is on (a caller may skip building what would be logged). */
+gboolean mock_log_enabled (void);
 void mock_log_event (const char *dir, const char *session_id, JsonNode *event);
 void mock_log_text (const char *dir, const char *session_id, const char *key, const char *text);
 void mock_log_close (const char *session_id, gint code, const char *reason, gboolean by_server);

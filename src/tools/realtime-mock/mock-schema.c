@@ -329,6 +329,12 @@ static const Field transcription_fields[] = {
   { "keywords", K_ARRAY, 0, .items = &string_item },
   { "languages", K_ARRAY, 0, .items = &string_item }, { NULL } };
 
+/* RealtimeReasoning: { effort: RealtimeReasoningEffort } */
+static const char *const reasoning_efforts[] = { "minimal", "low", "medium", "high", "xhigh",
+  NULL };
+static const Field reasoning_fields[] = {
+  { "effort", K_ENUM, 0, .values = reasoning_efforts }, { NULL } };
+
 static const char *const eagerness[] = { "low", "medium", "high", "auto", NULL };
 static const Field server_vad_fields[] = {
   TYPE_FIELD,
@@ -382,7 +388,7 @@ static const Field session_fields[] = {
   { "model", K_STRING },
   { "output_modalities", K_ARRAY, 0, .items = &modality_item },
   { "parallel_tool_calls", K_BOOLEAN },
-  { "prompt", K_ANY }, { "reasoning", K_ANY }, { "tracing", K_ANY }, { "truncation", K_ANY },
+  { "prompt", K_ANY }, { "reasoning", K_OBJECT, 0, .fields = reasoning_fields }, { "tracing", K_ANY }, { "truncation", K_ANY },
   { "tool_choice", K_CUSTOM, 0, .check = check_tool_choice },
   { "tools", K_ARRAY, 0, .items = &tool_item }, { NULL } };
 
@@ -421,7 +427,7 @@ static const Field response_fields[] = {
   { "instructions", K_STRING }, { "metadata", K_ANY },
   { "max_output_tokens", K_CUSTOM, 0, .check = check_max_output_tokens },
   { "output_modalities", K_ARRAY, 0, .items = &modality_item },
-  { "parallel_tool_calls", K_BOOLEAN }, { "prompt", K_ANY }, { "reasoning", K_ANY },
+  { "parallel_tool_calls", K_BOOLEAN }, { "prompt", K_ANY }, { "reasoning", K_OBJECT, 0, .fields = reasoning_fields },
   { "tool_choice", K_CUSTOM, 0, .check = check_tool_choice },
   { "tools", K_ARRAY, 0, .items = &tool_item }, { NULL } };
 
@@ -464,6 +470,32 @@ mock_schema_check_client_event (JsonObject *event, MockApiError *err)
   g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), event);
 
   return check_tagged (client_events, node, "", err);
+}
+
+/* ---------- what depends on the model ---------- */
+
+/* The schema describes `reasoning` as the configuration of "reasoning-capable
+ * Realtime models such as gpt-realtime-2"; the mock takes every
+ * gpt-realtime-2* name for one and refuses `reasoning` for any other model,
+ * with the answer OpenAI's APIs give a parameter the model does not support. */
+static gboolean
+is_reasoning_model (const char *model)
+{
+  return model && g_str_has_prefix (model, "gpt-realtime-2");
+}
+
+gboolean
+mock_schema_check_for_model (JsonObject *update, const char *model, MockApiError *err)
+{
+  JsonNode *m = json_object_get_member (update, "model");
+
+  if (m && is_string (m))
+    model = json_node_get_string (m);
+  if (json_object_has_member (update, "reasoning") && !is_reasoning_model (model))
+    return fail (err, "unsupported_parameter", "session.reasoning",
+        g_strdup_printf ("Unsupported parameter: 'session.reasoning' is not supported "
+            "with this model (%s).", model ? model : "unknown"));
+  return TRUE;
 }
 
 /* ---------- the session ---------- */

@@ -27,6 +27,11 @@ void mock_api_error_clear (MockApiError *err);
  * event type) when the API would reject it. */
 gboolean mock_schema_check_client_event (JsonObject *event, MockApiError *err);
 
+/* What a checked session.update (its "session", `update`) asks of the
+ * session's `model` (the update's own "model" wins): `reasoning` only for a
+ * reasoning model (gpt-realtime-2*), else "unsupported_parameter". */
+gboolean mock_schema_check_for_model (JsonObject *update, const char *model, MockApiError *err);
+
 /* The session the API starts with (session.created), as a new object. */
 JsonObject *mock_schema_default_session (const char *session_id, const char *model);
 

@@ -34,6 +34,8 @@ typedef struct {
   guint timer;
   gboolean steady;         /* past the first delta: timer is the 25 ms one */
   guint64 input_ms;        /* for usage */
+  guint ordinal;           /* the process's Nth audio response, for --drop-mid-response */
+  const char *then_call;   /* a function the response calls after its audio */
 } MockResponse;
 
 struct _MockSession {
@@ -62,9 +64,11 @@ struct _MockSession {
 
   guint close_timer;
   guint expire_timer;
+  GString *delta_text;              /* --mode loopback: reused for every delta */
 };
 
 static GList *sessions;   /* every live MockSession */
+static guint audio_responses;   /* of the process, for --drop-mid-response */
 static guint64 id_counter;
 
 guint
@@ -73,11 +77,26 @@ mock_session_count (void)
   return g_list_length (sessions);
 }
 
+guint
+mock_session_next_response_ordinal (void)
+{
+  return ++audio_responses;
+}
+
+static void
+append_id (GString *out, const char *prefix)
+{
+  g_string_append_printf (out, "%s_%012" G_GINT64_MODIFIER "x%04x", prefix, ++id_counter,
+      g_random_int_range (0, 0x10000));
+}
+
 static char *
 new_id (const char *prefix)
 {
-  return g_strdup_printf ("%s_%012" G_GINT64_MODIFIER "x%04x", prefix, ++id_counter,
-      g_random_int_range (0, 0x10000));
+  GString *id = g_string_new (NULL);
+
+  append_id (id, prefix);
+  return g_string_free (id, FALSE);
 }
 
 /* ---------- sending ---------- */
@@ -107,6 +126,21 @@ send_malformed (MockSession *s)
   soup_websocket_connection_send_text (s->ws, text);
 }
 
+/* Sends and logs an event already written out (`node`: the same event
+ * parsed, or NULL to parse it only when the log is on). */
+static void
+send_event_text (MockSession *s, const char *text, JsonNode *node)
+{
+  if (mock_log_enabled ()) {
+    g_autoptr (JsonNode) parsed = node ? NULL : json_from_string (text, NULL);
+
+    mock_log_event ("out", s->id, node ? node : parsed);
+  }
+  soup_websocket_connection_send_text (s->ws, text);
+  if (s->config->malformed_frames)
+    send_malformed (s);
+}
+
 /* Sends and logs `event` (takes it), giving it a server event_id. */
 static void
 send_event (MockSession *s, JsonObject *event)
@@ -120,10 +154,7 @@ send_event (MockSession *s, JsonObject *event)
     return;
   json_object_set_string_member (event, "event_id", id);
   text = json_to_string (node, FALSE);
-  mock_log_event ("out", s->id, node);
-  soup_websocket_connection_send_text (s->ws, text);
-  if (s->config->malformed_frames)
-    send_malformed (s);
+  send_event_text (s, text, node);
 }
 
 static JsonObject *
@@ -186,12 +217,18 @@ audio_part (MockSession *s, const char *part)
 }
 
 static GtrAudioFormat
-session_format (MockSession *s, const char *part)
+format_of (JsonObject *session, const char *part)
 {
-  JsonObject *format = member_object (audio_part (s, part), "format");
+  JsonObject *format = member_object (member_object (member_object (session, "audio"), part), "format");
 
   return mock_audio_format_from_type (json_object_get_string_member (format, "type"),
       json_object_get_int_member_with_default (format, "rate", 0));
+}
+
+static GtrAudioFormat
+session_format (MockSession *s, const char *part)
+{
+  return format_of (s->session, part);
 }
 
 static JsonObject *
@@ -406,15 +443,13 @@ send_response_event (MockSession *s, const char *type, JsonObject *response)
   send_event (s, event);
 }
 
-/* response.done with the given item as output, then rate_limits.updated. */
+/* response.done with the given items as output (taken), then rate_limits.updated. */
 static void
-send_response_done (MockSession *s, const char *response_id, JsonObject *item, const char *status,
+send_response_done (MockSession *s, const char *response_id, JsonArray *output, const char *status,
     const char *reason, JsonObject *usage)
 {
-  JsonArray *output = json_array_new ();
   JsonObject *response;
 
-  json_array_add_object_element (output, json_object_ref (item));
   response = response_object (s, response_id, status, output);
   if (reason) {
     JsonObject *details = json_object_new ();
@@ -429,12 +464,13 @@ send_response_done (MockSession *s, const char *response_id, JsonObject *item, c
 }
 
 static void
-send_output_item (MockSession *s, const char *type, const char *response_id, JsonObject *item)
+send_output_item (MockSession *s, const char *type, const char *response_id, guint index,
+    JsonObject *item)
 {
   JsonObject *event = event_new (type);
 
   json_object_set_string_member (event, "response_id", response_id);
-  json_object_set_int_member (event, "output_index", 0);
+  json_object_set_int_member (event, "output_index", index);
   json_object_set_object_member (event, "item", json_object_ref (item));
   send_event (s, event);
 }
@@ -473,50 +509,89 @@ send_content_part (MockSession *s, MockResponse *r, const char *type, const char
 }
 
 static JsonObject *
-call_event (const char *type, const char *response_id, const char *item_id, const char *call_id)
+call_event (const char *type, const char *response_id, guint index, const char *item_id,
+    const char *call_id)
 {
   JsonObject *event = event_new (type);
 
   json_object_set_string_member (event, "response_id", response_id);
   json_object_set_string_member (event, "item_id", item_id);
-  json_object_set_int_member (event, "output_index", 0);
+  json_object_set_int_member (event, "output_index", index);
   json_object_set_string_member (event, "call_id", call_id);
   return event;
 }
 
-static void
-function_call_response (MockSession *s, const char *response_id)
+/* A function_call item, output `index` of the response: its events, and
+ * the item in the conversation (returned, owned by the conversation). */
+static JsonObject *
+send_function_call (MockSession *s, const char *response_id, guint index, const char *name,
+    const char *args)
 {
   g_autofree char *item_id = new_id ("item");
   g_autofree char *call_id = new_id ("call");
   JsonObject *item = item_new (item_id, "function_call", NULL, "in_progress");
   JsonObject *event;
-  const char *args = s->config->function_args ? s->config->function_args : "{}";
 
   json_object_set_string_member (item, "call_id", call_id);
-  json_object_set_string_member (item, "name", s->config->function_name);
+  json_object_set_string_member (item, "name", name);
   json_object_set_string_member (item, "arguments", "");
-  send_output_item (s, "response.output_item.added", response_id, item);
+  send_output_item (s, "response.output_item.added", response_id, index, item);
   send_item_event (s, "conversation.item.added", item, s->last_item_id);
 
-  event = call_event ("response.function_call_arguments.delta", response_id, item_id, call_id);
+  event = call_event ("response.function_call_arguments.delta", response_id, index, item_id, call_id);
   json_object_set_string_member (event, "delta", args);
   send_event (s, event);
-  event = call_event ("response.function_call_arguments.done", response_id, item_id, call_id);
-  json_object_set_string_member (event, "name", s->config->function_name);
+  event = call_event ("response.function_call_arguments.done", response_id, index, item_id, call_id);
+  json_object_set_string_member (event, "name", name);
   json_object_set_string_member (event, "arguments", args);
   send_event (s, event);
 
   json_object_set_string_member (item, "status", "completed");
   json_object_set_string_member (item, "arguments", args);
   send_item_event (s, "conversation.item.done", item, s->last_item_id);
-  send_output_item (s, "response.output_item.done", response_id, item);
+  send_output_item (s, "response.output_item.done", response_id, index, item);
   add_item (s, item, FALSE);
   g_free (s->last_item_id);
   s->last_item_id = g_strdup (item_id);
-  send_response_done (s, response_id, item, "completed", NULL,
+  return item;
+}
+
+static void
+function_call_response (MockSession *s, const char *response_id)
+{
+  const char *args = s->config->function_args ? s->config->function_args : "{}";
+  JsonObject *item = send_function_call (s, response_id, 0, s->config->function_name, args);
+  JsonArray *output = json_array_new ();
+
+  json_array_add_object_element (output, json_object_ref (item));
+  send_response_done (s, response_id, output, "completed", NULL,
       usage_object (last_turn_ms (s),
           0, strlen (args)));
+}
+
+/* --end-call-turn / --transfer-call-turn: the response to that caller turn
+ * says its audio, then calls the function — as a model does that says
+ * goodbye and hangs up — if the session offers it (a model calls only the
+ * tools it is given). */
+static const char *
+scripted_call (MockSession *s)
+{
+  static const char *const names[] = { "end_call", "transfer_call" };
+  guint turns[] = { s->config->end_call_turn, s->config->transfer_call_turn };
+  JsonNode *node = json_object_get_member (s->session, "tools");
+  JsonArray *tools = node && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    if (!turns[i] || turns[i] != s->turns || !tools)
+      continue;
+    for (guint k = 0; k < json_array_get_length (tools); k++) {
+      JsonNode *tool = json_array_get_element (tools, k);
+      if (JSON_NODE_HOLDS_OBJECT (tool) && g_strcmp0 (names[i], json_object_get_string_member_with_default
+              (json_node_get_object (tool), "name", NULL)) == 0)
+        return names[i];
+    }
+  }
+  return NULL;
 }
 
 /* What the agent says, as S16 (rate in `rate`). */
@@ -532,6 +607,7 @@ response_source (MockSession *s, guint *rate, GError **error)
     case MOCK_MODE_TONE:
       return mock_audio_tone (turn_ms ? turn_ms : GREETING_TONE_MS, error);
     case MOCK_MODE_ECHO:
+    case MOCK_MODE_LOOPBACK:   /* never asked: loopback_response() */
       break;
   }
   if (!s->last_turn)   /* a greeting: nothing to echo yet, make it audible */
@@ -557,7 +633,9 @@ response_transcript (MockSession *s, const char *instructions)
   switch (s->config->mode) {
     case MOCK_MODE_FILE: return g_strdup_printf ("(the audio of %s)", s->config->file_name);
     case MOCK_MODE_TONE: return g_strdup ("(a 440 Hz tone)");
-    case MOCK_MODE_ECHO: break;
+    case MOCK_MODE_ECHO:
+    case MOCK_MODE_LOOPBACK:
+      break;
   }
   return s->last_turn ? caller_transcript (s) : g_strdup ("(a 440 Hz tone)");
 }
@@ -575,6 +653,7 @@ finish_response (MockSession *s, const char *status, const char *reason)
   MockItem *item = response_item (s, r);
   gboolean done = g_strcmp0 (status, "completed") == 0;
   JsonArray *content = json_array_new ();
+  JsonArray *output;
 
   s->response = NULL;
   g_clear_handle_id (&r->timer, g_source_remove);
@@ -587,10 +666,32 @@ finish_response (MockSession *s, const char *status, const char *reason)
   json_object_set_array_member (item->json, "content", content);
   json_object_set_string_member (item->json, "status", done ? "completed" : "incomplete");
   send_item_event (s, "conversation.item.done", item->json, NULL);
-  send_output_item (s, "response.output_item.done", r->id, item->json);
-  send_response_done (s, r->id, item->json, status, reason,
+  send_output_item (s, "response.output_item.done", r->id, 0, item->json);
+  output = json_array_new ();
+  json_array_add_object_element (output, json_object_ref (item->json));
+  if (done && r->then_call) {
+    g_autofree char *args = g_strdup_printf ("{\"reason\":\"%s\"}",
+        g_str_equal (r->then_call, "end_call") ? "the caller said goodbye" : "the caller asked for a person");
+    json_array_add_object_element (output,
+        json_object_ref (send_function_call (s, r->id, 1, r->then_call, args)));
+  }
+  send_response_done (s, r->id, output, status, reason,
       usage_object (r->input_ms, item->audio_ms, strlen (r->transcript)));
   mock_response_free (r);
+}
+
+/* --drop-mid-response: the socket goes away under the response, with no
+ * close frame, as when the API's host or a proxy between dies. */
+static void
+drop_connection (MockSession *s)
+{
+  GIOStream *io = soup_websocket_connection_get_io_stream (s->ws);
+
+  GST_INFO ("session %s: dropping the connection mid-response", s->id);
+  s->response->timer = 0;
+  s->closing = TRUE;
+  mock_log_close (s->id, SOUP_WEBSOCKET_CLOSE_ABNORMAL, "realtime-mock --drop-mid-response", TRUE);
+  g_io_stream_close (io, NULL, NULL);
 }
 
 static gboolean
@@ -605,6 +706,10 @@ deliver_chunk (gpointer data)
   g_autofree char *b64 = g_base64_encode ((const guchar *) g_bytes_get_data (r->audio, NULL) + r->offset, n);
 
   send_part_event (s, r, "response.output_audio.delta", "delta", b64);
+  if (r->ordinal == s->config->drop_response && !r->steady) {
+    drop_connection (s);
+    return G_SOURCE_REMOVE;
+  }
   r->offset += n;
   item->audio_ms = r->offset / bpms;
   if (r->words[r->next_word]) {
@@ -629,6 +734,22 @@ deliver_chunk (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* The response's assistant item appears: output_item.added, the item in
+ * the conversation, its audio content part. */
+static void
+open_audio_item (MockSession *s, MockResponse *r)
+{
+  JsonObject *item = item_new (r->item_id, "message", "assistant", "in_progress");
+
+  json_object_set_array_member (item, "content", json_array_new ());
+  send_output_item (s, "response.output_item.added", r->id, 0, item);
+  send_item_event (s, "conversation.item.added", item, s->last_item_id);
+  add_item (s, item, TRUE);
+  g_free (s->last_item_id);
+  s->last_item_id = g_strdup (r->item_id);
+  send_content_part (s, r, "response.content_part.added", "");
+}
+
 static void
 audio_response (MockSession *s, const char *response_id, const char *instructions,
     const char *client_event_id)
@@ -636,7 +757,6 @@ audio_response (MockSession *s, const char *response_id, const char *instruction
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) source = NULL;
   MockResponse *r;
-  JsonObject *item;
   guint rate;
 
   source = response_source (s, &rate, &error);
@@ -653,17 +773,29 @@ audio_response (MockSession *s, const char *response_id, const char *instruction
   r->transcript = response_transcript (s, instructions);
   r->words = g_strsplit (r->transcript, " ", -1);
   r->input_ms = last_turn_ms (s);
+  r->ordinal = mock_session_next_response_ordinal ();
+  r->then_call = scripted_call (s);
   s->response = r;
-
-  item = item_new (r->item_id, "message", "assistant", "in_progress");
-  json_object_set_array_member (item, "content", json_array_new ());
-  send_output_item (s, "response.output_item.added", r->id, item);
-  send_item_event (s, "conversation.item.added", item, s->last_item_id);
-  add_item (s, item, TRUE);
-  g_free (s->last_item_id);
-  s->last_item_id = g_strdup (r->item_id);
-  send_content_part (s, r, "response.content_part.added", "");
+  open_audio_item (s, r);
   r->timer = g_timeout_add (s->config->first_delta_delay_ms, deliver_chunk, s);
+}
+
+/* --mode loopback: one response per session, open until the client cancels
+ * it (the next append opens another), one assistant item whose audio is
+ * every delta of the response.  No transcript. */
+static void
+loopback_response (MockSession *s, const char *response_id)
+{
+  MockResponse *r = g_new0 (MockResponse, 1);
+
+  r->id = g_strdup (response_id);
+  r->item_id = new_id ("item");
+  r->audio = g_bytes_new (NULL, 0);
+  r->transcript = g_strdup ("");
+  r->words = g_new0 (char *, 1);
+  r->ordinal = mock_session_next_response_ordinal ();
+  s->response = r;
+  open_audio_item (s, r);
 }
 
 static void
@@ -685,7 +817,10 @@ start_response (MockSession *s, const char *instructions, const char *client_eve
     function_call_response (s, response_id);
     return;
   }
-  audio_response (s, response_id, instructions, client_event_id);
+  if (s->config->mode == MOCK_MODE_LOOPBACK)
+    loopback_response (s, response_id);
+  else
+    audio_response (s, response_id, instructions, client_event_id);
 }
 
 static void
@@ -807,6 +942,35 @@ valid_base64 (const char *text)
   return TRUE;
 }
 
+/* --mode loopback: the append's audio (valid base64) back as one delta of
+ * the session's response, at once and byte for byte: the base64 text
+ * itself is passed on, written into a buffer the session reuses. */
+static void
+loopback_delta (MockSession *s, const char *audio)
+{
+  gsize len = strlen (audio);
+  MockResponse *r;
+  MockItem *item;
+
+  if (len == 0 || !is_open (s))
+    return;
+  if (!s->response)
+    start_response (s, NULL, NULL);
+  if (!(r = s->response))
+    return;
+  g_string_assign (s->delta_text, "{\"type\":\"response.output_audio.delta\",\"event_id\":\"");
+  append_id (s->delta_text, "event");
+  g_string_append_printf (s->delta_text, "\",\"response_id\":\"%s\",\"item_id\":\"%s\","
+      "\"output_index\":0,\"content_index\":0,\"delta\":\"", r->id, r->item_id);
+  g_string_append_len (s->delta_text, audio, len);
+  g_string_append (s->delta_text, "\"}");
+  send_event_text (s, s->delta_text->str, NULL);
+  /* what conversation.item.truncate may cut: the item's audio so far */
+  r->offset += len / 4 * 3 - (audio[len - 1] == '=') - (audio[len - 2] == '=');
+  if ((item = response_item (s, r)))
+    item->audio_ms = r->offset / mock_audio_format_bytes_per_ms (session_format (s, "output"));
+}
+
 static void
 on_append (MockSession *s, JsonObject *event, const char *client_event_id)
 {
@@ -817,6 +981,10 @@ on_append (MockSession *s, JsonObject *event, const char *client_event_id)
   if (!valid_base64 (audio)) {
     send_error (s, "invalid_value", "Invalid 'audio': expected base64-encoded audio.", "audio",
         client_event_id);
+    return;
+  }
+  if (s->config->mode == MOCK_MODE_LOOPBACK) {
+    loopback_delta (s, audio);
     return;
   }
   bytes = g_base64_decode (audio, &len);
@@ -864,10 +1032,32 @@ on_clear (MockSession *s)
 
 /* ---------- other client events ---------- */
 
+/* --mode loopback passes the caller's bytes through, so only a session
+ * whose input and output formats are the same makes sense: the update is
+ * tried on a copy and refused (the session unchanged) if they would differ. */
+static gboolean
+loopback_formats_match (MockSession *s, JsonObject *update, const char *client_event_id)
+{
+  g_autoptr (JsonNode) current = json_node_init_object (json_node_alloc (), s->session);
+  g_autofree char *text = json_to_string (current, FALSE);
+  /* a deep copy: json_node_copy() would share the object */
+  g_autoptr (JsonNode) trial = json_from_string (text, NULL);
+  JsonObject *session = json_node_get_object (trial);
+
+  mock_schema_merge_session (session, update);
+  if (format_of (session, "input") == format_of (session, "output"))
+    return TRUE;
+  send_error (s, "invalid_value", "realtime-mock --mode loopback sends the input audio back as "
+      "it came: 'session.audio.output.format' must be the same as 'session.audio.input.format'.",
+      "session.audio.output.format", client_event_id);
+  return FALSE;
+}
+
 static void
 on_session_update (MockSession *s, JsonObject *event, const char *client_event_id)
 {
   JsonObject *update = json_object_get_object_member (event, "session");
+  MockApiError err = { 0 };
   JsonObject *reply;
 
   if (s->config->reject_sessions) {
@@ -875,6 +1065,14 @@ on_session_update (MockSession *s, JsonObject *event, const char *client_event_i
         "(realtime-mock --reject-sessions).", "session", client_event_id);
     return;
   }
+  if (!mock_schema_check_for_model (update, json_object_get_string_member_with_default (s->session,
+              "model", NULL), &err)) {
+    send_error (s, err.code, err.message, err.param, client_event_id);
+    mock_api_error_clear (&err);
+    return;
+  }
+  if (s->config->mode == MOCK_MODE_LOOPBACK && !loopback_formats_match (s, update, client_event_id))
+    return;
   mock_schema_merge_session (s->session, update);
   apply_vad_params (s);
   ensure_decoder (s);
@@ -1064,6 +1262,7 @@ mock_session_free (MockSession *s)
   g_byte_array_unref (s->buffer);
   g_hash_table_unref (s->items);
   json_object_unref (s->session);
+  g_string_free (s->delta_text, TRUE);
   g_free (s->speech_item_id);
   g_free (s->last_item_id);
   g_free (s->id);
@@ -1127,6 +1326,30 @@ on_session_max (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* --stall-after: the whole process stops answering (events, pongs, new
+ * connections) for --stall-for ms, once, as under SIGSTOP; no socket is
+ * closed. */
+static gboolean
+on_stall (gpointer data)
+{
+  const MockConfig *config = data;
+
+  GST_INFO ("stalling for %u ms", config->stall_for_ms);
+  g_usleep ((gulong) config->stall_for_ms * 1000);
+  GST_INFO ("stall over");
+  return G_SOURCE_REMOVE;
+}
+
+void
+mock_session_arm_stall (const MockConfig *config)
+{
+  static gboolean stall_armed;
+
+  if (config->stall_after_ms && !stall_armed)
+    g_timeout_add (config->stall_after_ms, on_stall, (gpointer) config);
+  stall_armed = stall_armed || config->stall_after_ms;
+}
+
 static void
 reject_beta_client (MockSession *s)
 {
@@ -1150,6 +1373,7 @@ mock_session_start (const MockConfig *config, SoupWebsocketConnection *ws, const
   s->id = new_id ("sess");
   s->session = mock_schema_default_session (s->id, model);
   s->buffer = g_byte_array_new ();
+  s->delta_text = g_string_sized_new (1024);
   s->items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) mock_item_free);
   mock_vad_init (&s->vad, 24000);
   apply_vad_params (s);
@@ -1169,5 +1393,6 @@ mock_session_start (const MockConfig *config, SoupWebsocketConnection *ws, const
     s->close_timer = g_timeout_add (config->close_after_ms, on_close_after, s);
   if (config->session_max_ms)
     s->expire_timer = g_timeout_add (config->session_max_ms, on_session_max, s);
+  mock_session_arm_stall (config);
   return s;
 }
