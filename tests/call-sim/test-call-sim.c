@@ -1,7 +1,9 @@
-/* twilio-call-sim against an in-process Media Streams server on 127.0.0.1:
- * what it sends (envelopes, string fields, 20 ms pacing, dtmf, stop, the
- * signature), how it plays back (mark echo timing, clear), what it counts
- * as violations, its record WAV, its exit codes. */
+/* twilio-call-sim against an in-process server on 127.0.0.1 playing the
+ * voice webhook and the Media Stream WebSocket: what it sends (the webhook's
+ * form and signature, envelopes, string fields, 20 ms pacing, dtmf, stop,
+ * the handshake signature), the TwiML it executes, how it plays back (mark
+ * echo timing, clear), what it counts as violations, its record WAV,
+ * several calls at once, its exit codes. */
 #include "gtr-protocol.h"
 #include "gtr-tool-exit.h"
 
@@ -10,6 +12,7 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <string.h>
 
 #define SID "MZ11111111111111111111111111111111"
@@ -25,22 +28,46 @@ typedef struct {
   JsonNode *json;   /* NULL if not JSON */
 } Frame;
 
+/* One voice-webhook request the server received. */
+typedef struct {
+  char *method;
+  char *url;            /* as the server saw it: what the signature is over */
+  GHashTable *form;     /* the decoded POST body, or the GET query */
+  gboolean get;
+  char *content_type;
+  char *signature;
+  gint64 t_us;
+} Hook;
+
 struct _Fixture {
   GMainLoop *loop;
   SoupServer *server;
   char *url;
+  char *http;               /* http://127.0.0.1:PORT, the webhook's origin */
+  GHashTable *answers;      /* webhook path → TwiML to answer */
+  guint webhook_status;     /* answer this instead of 200 */
+  GPtrArray *hooks;         /* Hook* */
+  GPtrArray *conns;         /* every stream's connection */
+  gint64 close_after_ms;    /* > 0: the server ends each stream this long after start */
+  GSocketService *mute;     /* accepts connections and never answers */
+  GPtrArray *mute_conns;
+  char *env_token;          /* TWILIO_AUTH_TOKEN for the sim */
   SoupWebsocketConnection *conn;
   GPtrArray *frames;        /* Frame* the sim sent */
   char *signature;
   gboolean answer_403;
   gboolean tls;
   ScriptFunc on_start;      /* the scripted reply once start arrives */
+  gboolean echo;            /* send every media payload back, as twiliosrc ! twiliosink */
+  guint echo_drop_every;    /* > 0: except each stream's Nth, 2Nth, … */
+  gsize echo_chunk;         /* > 0: the echoed bytes regrouped into media of this size */
   gint64 sent_us[8];        /* when the script sent things, for timing asserts */
   guint timer;
   char *tmpdir;
   GSubprocess *sim;         /* the running sim, from spawn_sim() */
 
   /* the sim's outcome */
+  gint64 exit_us;
   int exit_status;
   char *out;
   char *err;
@@ -68,10 +95,53 @@ str_member (JsonObject *o, const char *name)
   return json_node_get_string (n);
 }
 
+static void
+send_text_on (SoupWebsocketConnection *conn, char *text)
+{
+  soup_websocket_connection_send_text (conn, text);
+  g_free (text);
+}
+
 static const char *
 frame_event (const Frame *f)
 {
   return f->json ? str_member (json_node_get_object (f->json), "event") : NULL;
+}
+
+/* The app ends the stream (as a server hands a call back to its TwiML). */
+static gboolean
+close_stream (gpointer user_data)
+{
+  SoupWebsocketConnection *conn = user_data;
+
+  if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, "back to TwiML");
+  return G_SOURCE_REMOVE;
+}
+
+/* An echoing app: the stream's media back, on the stream's own sid. */
+static void
+echo_media (Fixture *fx, SoupWebsocketConnection *conn, JsonObject *frame)
+{
+  const char *sid = g_object_get_data (G_OBJECT (conn), "sid");
+  GByteArray *held = g_object_get_data (G_OBJECT (conn), "held");
+  guint n = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (conn), "media")) + 1;
+  const char *b64 = str_member (json_object_get_object_member (frame, "media"), "payload");
+  gsize len;
+  g_autofree guint8 *payload = g_base64_decode (b64, &len);
+
+  g_object_set_data (G_OBJECT (conn), "media", GUINT_TO_POINTER (n));
+  if (fx->echo_drop_every > 0 && n % fx->echo_drop_every == 0)
+    return;
+  if (fx->echo_chunk == 0) {
+    send_text_on (conn, gtr_twilio_build_media (sid, payload, len));
+    return;
+  }
+  g_byte_array_append (held, payload, len);
+  while (held->len >= fx->echo_chunk) {
+    send_text_on (conn, gtr_twilio_build_media (sid, held->data, fx->echo_chunk));
+    g_byte_array_remove_range (held, 0, fx->echo_chunk);
+  }
 }
 
 static void
@@ -88,7 +158,18 @@ on_server_message (SoupWebsocketConnection *conn, gint type, GBytes *bytes,
   g_assert_cmpint (type, ==, SOUP_WEBSOCKET_DATA_TEXT);
   f->json = json_from_string (text, NULL);
   g_ptr_array_add (fx->frames, f);
-  if (fx->on_start && g_strcmp0 (frame_event (f), "start") == 0)
+  if (fx->echo && g_strcmp0 (frame_event (f), "media") == 0)
+    echo_media (fx, conn, json_node_get_object (f->json));
+  if (g_strcmp0 (frame_event (f), "start") != 0)
+    return;
+  g_object_set_data_full (G_OBJECT (conn), "sid", g_strdup (str_member (
+          json_node_get_object (f->json), "streamSid")), g_free);
+  g_object_set_data_full (G_OBJECT (conn), "held", g_byte_array_new (),
+      (GDestroyNotify) g_byte_array_unref);
+  if (fx->close_after_ms > 0)
+    g_timeout_add_full (G_PRIORITY_DEFAULT, fx->close_after_ms, close_stream,
+        g_object_ref (conn), g_object_unref);
+  if (fx->on_start)
     fx->on_start (fx, json_node_get_object (f->json));
 }
 
@@ -98,10 +179,57 @@ on_websocket (SoupServer *server, SoupServerMessage *msg, const char *path,
 {
   Fixture *fx = user_data;
 
+  g_free (fx->signature);
   fx->signature = g_strdup (soup_message_headers_get_one (
           soup_server_message_get_request_headers (msg), "X-Twilio-Signature"));
-  fx->conn = g_object_ref (conn);
+  g_set_object (&fx->conn, conn);
+  g_ptr_array_add (fx->conns, g_object_ref (conn));
   g_signal_connect (conn, "message", G_CALLBACK (on_server_message), fx);
+}
+
+static void
+hook_free (Hook *h)
+{
+  g_free (h->method);
+  g_free (h->url);
+  g_clear_pointer (&h->form, g_hash_table_unref);
+  g_free (h->content_type);
+  g_free (h->signature);
+  g_free (h);
+}
+
+/* The voice webhook: records the request, answers the TwiML for its path. */
+static void
+on_webhook (SoupServer *server, SoupServerMessage *msg, const char *path,
+    GHashTable *query, gpointer user_data)
+{
+  Fixture *fx = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr (GBytes) data = soup_message_body_flatten (body);
+  g_autofree char *form = g_strndup (g_bytes_get_data (data, NULL), g_bytes_get_size (data));
+  const char *twiml = g_hash_table_lookup (fx->answers, path);
+  Hook *h = g_new0 (Hook, 1);
+
+  h->method = g_strdup (soup_server_message_get_method (msg));
+  h->url = g_uri_to_string (soup_server_message_get_uri (msg));
+  /* GET carries the parameters in the query, and is signed over the URL alone */
+  h->get = g_str_equal (h->method, "GET");
+  h->form = h->get ? g_hash_table_ref (query) : soup_form_decode (form);
+  h->content_type = g_strdup (soup_message_headers_get_one (headers, "Content-Type"));
+  h->signature = g_strdup (soup_message_headers_get_one (headers, "X-Twilio-Signature"));
+  h->t_us = g_get_monotonic_time ();
+  g_ptr_array_add (fx->hooks, h);
+  if (fx->webhook_status != 0) {
+    soup_server_message_set_status (msg, fx->webhook_status, NULL);
+    return;
+  }
+  if (twiml == NULL) {
+    soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+    return;
+  }
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "text/xml", SOUP_MEMORY_COPY, twiml, strlen (twiml));
 }
 
 static void
@@ -128,6 +256,7 @@ start_server (Fixture *fx)
     opts |= SOUP_SERVER_LISTEN_HTTPS;
   }
   fx->server = soup_server_new ("tls-certificate", cert, NULL);
+  soup_server_add_handler (fx->server, NULL, on_webhook, fx, NULL);
   if (fx->answer_403)
     soup_server_add_handler (fx->server, "/media", on_http_403, fx, NULL);
   else
@@ -137,6 +266,8 @@ start_server (Fixture *fx)
   g_assert_no_error (error);
   uris = soup_server_get_uris (fx->server);
   fx->url = g_strdup_printf ("%s://127.0.0.1:%d/media", fx->tls ? "wss" : "ws",
+      g_uri_get_port (uris->data));
+  fx->http = g_strdup_printf ("%s://127.0.0.1:%d", fx->tls ? "https" : "http",
       g_uri_get_port (uris->data));
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
 }
@@ -168,6 +299,10 @@ fx_setup (Fixture *fx, gconstpointer data)
   memset (fx, 0, sizeof *fx);
   fx->loop = g_main_loop_new (NULL, FALSE);
   fx->frames = g_ptr_array_new_with_free_func ((GDestroyNotify) frame_free);
+  fx->answers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  fx->hooks = g_ptr_array_new_with_free_func ((GDestroyNotify) hook_free);
+  fx->conns = g_ptr_array_new_with_free_func (g_object_unref);
+  fx->mute_conns = g_ptr_array_new_with_free_func (g_object_unref);
   fx->tmpdir = g_dir_make_tmp ("call-sim-XXXXXX", NULL);
   fx->exit_status = -1;
 }
@@ -186,6 +321,17 @@ fx_teardown (Fixture *fx, gconstpointer data)
   g_free (fx->tmpdir);
   g_clear_handle_id (&fx->timer, g_source_remove);
   g_clear_object (&fx->conn);
+  g_ptr_array_unref (fx->conns);
+  g_ptr_array_unref (fx->hooks);
+  g_hash_table_unref (fx->answers);
+  g_ptr_array_unref (fx->mute_conns);
+  if (fx->mute) {
+    g_socket_service_stop (fx->mute);
+    g_socket_listener_close (G_SOCKET_LISTENER (fx->mute));
+  }
+  g_clear_object (&fx->mute);
+  g_free (fx->http);
+  g_free (fx->env_token);
   if (fx->server)
     soup_server_disconnect (fx->server);
   g_clear_object (&fx->server);
@@ -206,6 +352,7 @@ on_sim_done (GObject *source, GAsyncResult *res, gpointer user_data)
   Fixture *fx = user_data;
   g_autoptr (GError) error = NULL;
 
+  fx->exit_us = g_get_monotonic_time ();
   g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), res, &fx->out,
       &fx->err, &error);
   g_assert_no_error (error);
@@ -236,6 +383,7 @@ static void
 spawn_sim (Fixture *fx, gboolean with_url, const char *const *args)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GSubprocess) proc = NULL;
   g_autoptr (GError) error = NULL;
 
@@ -247,8 +395,14 @@ spawn_sim (Fixture *fx, gboolean with_url, const char *const *args)
   for (; *args; args++)
     g_ptr_array_add (argv, (gpointer) *args);
   g_ptr_array_add (argv, NULL);
-  proc = g_subprocess_newv ((const char *const *) argv->pdata,
-      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+      G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  /* the token comes from the test alone, never from the environment we run in */
+  if (fx->env_token != NULL)
+    g_subprocess_launcher_setenv (launcher, "TWILIO_AUTH_TOKEN", fx->env_token, TRUE);
+  else
+    g_subprocess_launcher_unsetenv (launcher, "TWILIO_AUTH_TOKEN");
+  proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8_async (proc, NULL, NULL, on_sim_done, fx);
   g_set_object (&fx->sim, proc);
@@ -832,7 +986,7 @@ test_wss_untrusted (Fixture *fx, gconstpointer data)
 static void
 test_usage_errors (Fixture *fx, gconstpointer data)
 {
-  static const char *const cases[][4] = {
+  static const char *const cases[][6] = {
     { "--play", "silence:100", NULL },                    /* no --url */
     { "--url", "http://127.0.0.1:1/media", NULL },
     { "--url", "ws://127.0.0.1:1/media", "--play", "tone:440" },
@@ -841,10 +995,30 @@ test_usage_errors (Fixture *fx, gconstpointer data)
     { "--url", "ws://127.0.0.1:1/media", "--param", "novalue" },
     { "--url", "ws://127.0.0.1:1/media", "--wav", "/nonexistent.wav" },
     { "--url", "ws://127.0.0.1:1/media", "--bogus", NULL },
+    { "--url", "ws://127.0.0.1:1/media", "--twiml-url", "http://127.0.0.1:1/twiml" },
+    { "--twiml-url", "ws://127.0.0.1:1/twiml", NULL },
+    { "--twiml-url", "http:///twiml", NULL },
+    { "--twiml-url", "http://127.0.0.1:1/twiml", "--param", "a=b" },
+    { "--twiml-url", "http://127.0.0.1:1/twiml", "--signature-url", "https://x/twiml" },
+    { "--twiml-url", "http://127.0.0.1:1/twiml", "--public-url", "https://x.example/twiml" },
+    { "--twiml-url", "http://127.0.0.1:1/twiml", "--public-url", "wss://x.example" },
+    { "--url", "ws://127.0.0.1:1/media", "--public-url", "https://x.example" },
+    { "--twiml-url", "http://127.0.0.1:1/twiml", "--webhook-timeout-ms", "0" },
+    { "--twiml-url", "http://127.0.0.1:1/twiml", "--calls", "0" },
+    { "--twiml-url", "http://127.0.0.1:1/twiml", "--ramp-ms", "-1" },
+    { "--twiml-url", "http://127.0.0.1:1/twiml", "--calls", "2", "--call-sid", "CAshort" },
+    { "--twiml-url", "http://127.0.0.1:1/twiml", "--calls", "2", "--record", "/tmp/one-file.wav" },
+    { "--twiml-url", "http://127.0.0.1:1/twiml", "--auth-token-file", "/nonexistent/token" },
+    { "--twiml-url", "http://127.0.0.1:1/twiml", "--auth-token-file", "/dev/null" },
+    { "--twiml-url", "http://127.0.0.1:1/twiml", "--auth-token-file", "/dev/null", "--auth-token", TOKEN },
+    { "--url", "ws://127.0.0.1:1/media", "--duration-ms", "1000" },
+    { "--url", "ws://127.0.0.1:1/media", "--load", "--duration-ms", "10" },
+    { "--url", "ws://127.0.0.1:1/media", "--load", "--play", "silence:100" },
+    { "--url", "ws://127.0.0.1:1/media", "--load", "--fast" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
-    const char *args[5] = { NULL };
+    const char *args[7] = { NULL };
 
     memcpy (args, cases[i], sizeof cases[i]);
     g_clear_pointer (&fx->out, g_free);
@@ -854,6 +1028,7 @@ test_usage_errors (Fixture *fx, gconstpointer data)
     g_assert_cmpint (fx->exit_status, ==, 2);
     g_assert_cmpstr (fx->err, !=, "");
     g_assert_cmpstr (fx->out, ==, "");
+    g_assert_null (strstr (fx->err, TOKEN));
   }
 }
 
@@ -937,6 +1112,806 @@ test_server_closes (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (stops->len, ==, 0);
 }
 
+/* ---- the voice webhook and TwiML ------------------------------------------ */
+
+#define CALL_SID "CA22222222222222222222222222222222"
+
+static void answer (Fixture *fx, const char *path, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+/* What the webhook at `path` answers. */
+static void
+answer (Fixture *fx, const char *path, const char *format, ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  g_hash_table_insert (fx->answers, g_strdup (path), g_strdup_vprintf (format, args));
+  va_end (args);
+}
+
+/* Run the sim against the webhook at `path`, without --url. */
+static void
+run_twiml_argv (Fixture *fx, const char *path, const char *const *args)
+{
+  g_autofree char *url = g_strconcat (fx->http, path, NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+
+  g_ptr_array_add (argv, "--twiml-url");
+  g_ptr_array_add (argv, url);
+  for (; *args; args++)
+    g_ptr_array_add (argv, (gpointer) *args);
+  g_ptr_array_add (argv, NULL);
+  spawn_sim (fx, FALSE, (const char *const *) argv->pdata);
+  wait_sim (fx);
+  parse_summary (fx);
+}
+
+#define run_twiml(fx, path, ...) run_twiml_argv (fx, path, (const char *const[]) { __VA_ARGS__, NULL })
+
+static const Hook *
+hook_at (Fixture *fx, guint i)
+{
+  g_assert_cmpuint (i, <, fx->hooks->len);
+  return g_ptr_array_index (fx->hooks, i);
+}
+
+static const char *
+form_field (const Hook *h, const char *name)
+{
+  return g_hash_table_lookup (h->form, name);
+}
+
+/* Does the webhook's X-Twilio-Signature validate with `token`, over the URL
+ * the server saw and the POST parameters it received? */
+static gboolean
+hook_signed_over (const Hook *h, const char *token, const char *url)
+{
+  g_autoptr (GArray) params = g_array_new (FALSE, FALSE, sizeof (GtrTwilioParam));
+  GHashTableIter it;
+  gpointer name, value;
+
+  g_hash_table_iter_init (&it, h->form);
+  while (!h->get && g_hash_table_iter_next (&it, &name, &value)) {
+    GtrTwilioParam p = { name, value };
+
+    g_array_append_val (params, p);
+  }
+  return gtr_twilio_signature_validate (token, url,
+      (const GtrTwilioParam *) params->data, params->len, h->signature);
+}
+
+static gboolean
+hook_signed_with (const Hook *h, const char *token)
+{
+  return hook_signed_over (h, token, h->url);
+}
+
+/* The summary's string array `member` is exactly `expect` (NULL-terminated). */
+static void
+assert_strings (JsonObject *o, const char *member, const char *const *expect)
+{
+  JsonArray *a = json_object_get_array_member (o, member);
+  guint n = g_strv_length ((char **) expect);
+
+  g_assert_nonnull (a);
+  g_assert_cmpuint (json_array_get_length (a), ==, n);
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpstr (json_array_get_string_element (a, i), ==, expect[i]);
+}
+
+#define assert_summary_strings(fx, member, ...) \
+  assert_strings ((fx)->summary, member, (const char *const[]) { __VA_ARGS__, NULL })
+
+static const char *
+summary_str (Fixture *fx, const char *name)
+{
+  return json_object_get_string_member (fx->summary, name);
+}
+
+/* Every summary line on the sim's stdout, parsed (JsonNode*). */
+static GPtrArray *
+output_lines (Fixture *fx)
+{
+  g_auto (GStrv) lines = g_strsplit (g_strchomp (fx->out), "\n", -1);
+  GPtrArray *nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+
+  for (char **l = lines; *l != NULL; l++) {
+    g_autoptr (GError) error = NULL;
+    JsonNode *n = json_from_string (*l, &error);
+
+    g_assert_no_error (error);
+    g_ptr_array_add (nodes, n);
+  }
+  return nodes;
+}
+
+static JsonObject *
+line_at (GPtrArray *lines, guint i)
+{
+  g_assert_cmpuint (i, <, lines->len);
+  return json_node_get_object (g_ptr_array_index (lines, i));
+}
+
+static void
+assert_token_secret (Fixture *fx)
+{
+  g_assert_null (strstr (fx->err, TOKEN));
+  g_assert_null (strstr (fx->out, TOKEN));
+}
+
+/* The webhook is POSTed as Twilio does, signed; the TwiML's <Stream> is
+ * called with its <Parameter>s as customParameters. */
+static void
+test_twiml_stream (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GPtrArray) starts = NULL;
+  JsonObject *start, *params;
+  const Hook *h;
+
+  start_server (fx);
+  answer (fx, "/twiml", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<Response>\n  <Connect>\n    <Stream url=\"%s\">\n"
+      "      <Parameter name=\"From\" value=\"+15017122661\"/>\n"
+      "      <Parameter name=\"agent\" value=\"sales &amp; support\"/>\n"
+      "    </Stream>\n  </Connect>\n</Response>\n", fx->url);
+  fx->env_token = g_strdup (TOKEN);
+  run_twiml (fx, "/twiml", "--play", "silence:200", "--linger", "0",
+      "--call-sid", CALL_SID, "--stream-sid", SID);
+  g_assert_cmpint (fx->exit_status, ==, 0);
+
+  g_assert_cmpuint (fx->hooks->len, ==, 1);
+  h = hook_at (fx, 0);
+  g_assert_cmpstr (h->method, ==, "POST");
+  g_assert_true (g_str_has_prefix (h->content_type, "application/x-www-form-urlencoded"));
+  g_assert_true (g_str_has_prefix (form_field (h, "AccountSid"), "AC"));
+  g_assert_cmpstr (form_field (h, "ApiVersion"), ==, "2010-04-01");
+  g_assert_cmpstr (form_field (h, "CallSid"), ==, CALL_SID);
+  g_assert_cmpstr (form_field (h, "CallStatus"), ==, "ringing");
+  g_assert_cmpstr (form_field (h, "Direction"), ==, "inbound");
+  g_assert_cmpstr (form_field (h, "From"), ==, "+15017122661");
+  g_assert_cmpstr (form_field (h, "To"), ==, "+15558675310");
+  g_assert_cmpstr (form_field (h, "Caller"), ==, "+15017122661");
+  g_assert_cmpstr (form_field (h, "Called"), ==, "+15558675310");
+  /* signed over the URL and the sorted parameters, with that token only */
+  g_assert_nonnull (h->signature);
+  g_assert_true (hook_signed_with (h, TOKEN));
+  g_assert_false (hook_signed_with (h, "other-token"));
+  /* the handshake is signed over the <Stream url> */
+  g_assert_true (gtr_twilio_signature_validate (TOKEN, fx->url, NULL, 0, fx->signature));
+
+  starts = frames_of (fx, "start");
+  g_assert_cmpuint (starts->len, ==, 1);
+  start = obj (starts->pdata[0], "start");
+  params = json_object_get_object_member (start, "customParameters");
+  g_assert_cmpuint (json_object_get_size (params), ==, 2);
+  g_assert_cmpstr (str_member (params, "From"), ==, "+15017122661");
+  g_assert_cmpstr (str_member (params, "agent"), ==, "sales & support");
+  g_assert_cmpstr (str_member (start, "callSid"), ==, CALL_SID);
+  g_assert_cmpstr (str_member (start, "streamSid"), ==, SID);
+
+  g_assert_cmpint (summary_int (fx, "webhook_status"), ==, 200);
+  assert_summary_strings (fx, "verbs", "Connect");
+  assert_summary_strings (fx, "stream_sids", SID);
+  g_assert_cmpstr (summary_str (fx, "call_sid"), ==, CALL_SID);
+  g_assert_cmpstr (summary_str (fx, "end"), ==, "caller-hung-up");
+  g_assert_cmpint (summary_int (fx, "close_code"), ==, 1000);
+  assert_token_secret (fx);
+}
+
+/* No <Connect>: nothing but the webhook; <Pause> takes its time, <Hangup/>
+ * ends the call before the verb after it. */
+static void
+test_twiml_say_hangup (Fixture *fx, gconstpointer data)
+{
+  const Hook *h;
+
+  start_server (fx);
+  answer (fx, "/twiml", "<Response><Say voice=\"alice\">Hello <emphasis>there</emphasis>, "
+      "caller.</Say><Pause length=\"1\"/><Say>Goodbye</Say><Hangup/>"
+      "<Say>never said</Say></Response>");
+  run_twiml (fx, "/twiml", "--from", "+15550001111", "--to", "+15550002222");
+  g_assert_cmpint (fx->exit_status, ==, 0);
+  g_assert_cmpuint (fx->conns->len, ==, 0);
+  g_assert_cmpuint (fx->frames->len, ==, 0);
+  h = hook_at (fx, 0);
+  g_assert_null (h->signature);   /* no token, no signature */
+  g_assert_cmpstr (form_field (h, "From"), ==, "+15550001111");
+  g_assert_cmpstr (form_field (h, "Caller"), ==, "+15550001111");
+  g_assert_cmpstr (form_field (h, "To"), ==, "+15550002222");
+  g_assert_cmpstr (form_field (h, "Called"), ==, "+15550002222");
+  assert_summary_strings (fx, "said", "Hello there, caller.", "Goodbye");
+  assert_summary_strings (fx, "verbs", "Say", "Pause", "Say", "Hangup");
+  g_assert_cmpstr (summary_str (fx, "end"), ==, "hangup");
+  g_assert_true (json_object_get_null_member (fx->summary, "dial"));
+  g_assert_cmpint (summary_int (fx, "frames_sent"), ==, 0);
+  /* the 1 s pause happened between the webhook and the end */
+  g_assert_cmpint (fx->exit_us - h->t_us, >=, 950 * MS);
+}
+
+/* The server ends the stream: Twilio goes on with the verbs after
+ * <Connect>, here a <Redirect> whose answer transfers the call. */
+static void
+test_twiml_redirect_after_stream (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *token_file = g_build_filename (fx->tmpdir, "token", NULL);
+  g_autofree char *next = NULL;
+  g_autoptr (GPtrArray) stops = NULL;
+  g_autoptr (GPtrArray) starts = NULL;
+  const Hook *h;
+
+  g_assert_true (g_file_set_contents (token_file, TOKEN "\n", -1, NULL));
+  start_server (fx);
+  next = g_strconcat (fx->http, "/next", NULL);
+  answer (fx, "/voice/twiml", "<Response><Connect><Stream url=\"%s\"/></Connect>"
+      "<Redirect>../next</Redirect><Say>not reached</Say></Response>", fx->url);
+  answer (fx, "/next", "<Response><Say>Transferring you</Say>"
+      "<Dial><Number>+15551230000</Number></Dial><Say>not reached</Say></Response>");
+  fx->close_after_ms = 300;
+  run_twiml (fx, "/voice/twiml", "--play", "silence:5000", "--auth-token-file", token_file);
+  g_assert_cmpint (fx->exit_status, ==, 0);
+
+  starts = frames_of (fx, "start");
+  g_assert_cmpuint (starts->len, ==, 1);
+  stops = frames_of (fx, "stop");
+  g_assert_cmpuint (stops->len, ==, 0);   /* the server ended it, not the caller */
+  g_assert_cmpuint (fx->hooks->len, ==, 2);
+  h = hook_at (fx, 1);
+  g_assert_cmpstr (h->url, ==, next);   /* resolved against the document's URL */
+  g_assert_cmpstr (h->method, ==, "POST");
+  g_assert_cmpstr (form_field (h, "CallStatus"), ==, "in-progress");
+  g_assert_cmpstr (form_field (h, "CallSid"), ==, form_field (hook_at (fx, 0), "CallSid"));
+  g_assert_true (hook_signed_with (h, TOKEN));
+  g_assert_cmpint (h->t_us - ((Frame *) starts->pdata[0])->t_us, >=, 280 * MS);
+
+  assert_summary_strings (fx, "verbs", "Connect", "Redirect", "Say", "Dial");
+  assert_summary_strings (fx, "redirects", next);
+  assert_summary_strings (fx, "said", "Transferring you");
+  g_assert_cmpstr (summary_str (fx, "dial"), ==, "+15551230000");
+  g_assert_cmpstr (summary_str (fx, "end"), ==, "dial");
+  g_assert_cmpint (summary_int (fx, "close_code"), ==, 1000);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (fx->summary, "webhooks")), ==, 2);
+  assert_token_secret (fx);
+}
+
+/* A second <Connect> in one call: a new stream with its own StreamSid, the
+ * call's counts added up over both. */
+static void
+test_twiml_two_streams (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GPtrArray) starts = NULL;
+  g_autoptr (GPtrArray) media = NULL;
+  JsonArray *sids;
+  JsonObject *a, *b;
+
+  start_server (fx);
+  answer (fx, "/twiml", "<Response><Connect><Stream url=\"%s\"/></Connect>"
+      "<Redirect>/again</Redirect></Response>", fx->url);
+  answer (fx, "/again", "<Response><Connect><Stream url=\"%s\"/></Connect></Response>", fx->url);
+  fx->close_after_ms = 200;
+  run_twiml (fx, "/twiml", "--play", "silence:5000", "--stream-sid", SID);
+  g_assert_cmpint (fx->exit_status, ==, 0);
+  starts = frames_of (fx, "start");
+  g_assert_cmpuint (starts->len, ==, 2);
+  a = obj (starts->pdata[0], "start");
+  b = obj (starts->pdata[1], "start");
+  g_assert_cmpstr (str_member (a, "streamSid"), ==, SID);
+  g_assert_cmpstr (str_member (b, "streamSid"), !=, SID);
+  g_assert_cmpstr (str_member (a, "callSid"), ==, str_member (b, "callSid"));
+  sids = json_object_get_array_member (fx->summary, "stream_sids");
+  g_assert_cmpuint (json_array_get_length (sids), ==, 2);
+  g_assert_cmpstr (json_array_get_string_element (sids, 1), ==, str_member (b, "streamSid"));
+  media = frames_of (fx, "media");
+  /* both streams counted; a frame the sim wrote as the server's close
+   * crossed it may be lost, at most one a stream */
+  g_assert_cmpint (summary_int (fx, "media_sent"), >=, media->len);
+  g_assert_cmpint (summary_int (fx, "media_sent"), <=, media->len + 2);
+  g_assert_cmpint (summary_int (fx, "frames_sent"), >=, fx->frames->len);
+  g_assert_cmpint (summary_int (fx, "frames_sent"), <=, fx->frames->len + 2);
+  g_assert_cmpint (media->len, >=, 2 * 8);   /* 200 ms each, 20 ms frames */
+  assert_summary_strings (fx, "verbs", "Connect", "Redirect", "Connect");
+  g_assert_cmpstr (summary_str (fx, "end"), ==, "end-of-twiml");
+}
+
+/* <Connect action>: when the stream ends Twilio asks the action URL, and the
+ * verbs after <Connect> are not executed. */
+static void
+test_twiml_connect_action (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *after = NULL;
+  JsonArray *hooks;
+
+  start_server (fx);
+  after = g_strconcat (fx->http, "/after", NULL);
+  answer (fx, "/twiml", "<Response><Connect action=\"/after\"><Stream url=\"%s\"/>"
+      "</Connect><Say>not reached</Say></Response>", fx->url);
+  answer (fx, "/after", "<Response><Hangup/></Response>");
+  fx->close_after_ms = 200;
+  run_twiml (fx, "/twiml", "--play", "silence:5000");
+  g_assert_cmpint (fx->exit_status, ==, 0);
+  assert_summary_strings (fx, "verbs", "Connect", "Hangup");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (fx->summary, "redirects")), ==, 0);
+  hooks = json_object_get_array_member (fx->summary, "webhooks");
+  g_assert_cmpuint (json_array_get_length (hooks), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (hooks, 1), "url"), ==, after);
+  g_assert_cmpstr (summary_str (fx, "end"), ==, "hangup");
+}
+
+/* <Redirect method="GET">: the parameters in the query string, the
+ * signature over the whole URL. */
+static void
+test_twiml_redirect_get (Fixture *fx, gconstpointer data)
+{
+  const Hook *h;
+
+  start_server (fx);
+  answer (fx, "/twiml", "<Response><Say>One moment</Say>"
+      "<Redirect method=\"GET\">/menu?lang=en</Redirect></Response>");
+  answer (fx, "/menu", "<Response><Hangup/></Response>");
+  run_twiml (fx, "/twiml", "--auth-token", TOKEN);
+  g_assert_cmpint (fx->exit_status, ==, 0);
+  g_assert_cmpuint (fx->hooks->len, ==, 2);
+  h = hook_at (fx, 1);
+  g_assert_cmpstr (h->method, ==, "GET");
+  g_assert_cmpstr (form_field (h, "lang"), ==, "en");
+  g_assert_cmpstr (form_field (h, "CallSid"), ==, form_field (hook_at (fx, 0), "CallSid"));
+  g_assert_cmpstr (form_field (h, "CallStatus"), ==, "in-progress");
+  g_assert_true (hook_signed_with (h, TOKEN));
+  g_assert_false (hook_signed_with (h, "other-token"));
+  assert_summary_strings (fx, "verbs", "Say", "Redirect", "Hangup");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (
+              json_object_get_array_member (fx->summary, "webhooks"), 1), "method"), ==, "GET");
+  assert_token_secret (fx);
+}
+
+/* Behind a tunnel (--public-url): requests land on the local server but are
+ * signed over the public URLs, and the TwiML's public <Stream url> and
+ * absolute <Redirect> reach the local server. */
+static void
+test_twiml_public_url (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GPtrArray) starts = NULL;
+  g_autofree char *next = NULL;
+
+  start_server (fx);
+  next = g_strconcat (fx->http, "/next", NULL);
+  answer (fx, "/twiml", "<Response><Connect><Stream url=\"" PUBLIC_URL "\"/></Connect>"
+      "<Redirect>https://example.ngrok.app/next</Redirect></Response>");
+  answer (fx, "/next", "<Response><Hangup/></Response>");
+  fx->close_after_ms = 200;
+  run_twiml (fx, "/twiml", "--public-url", "https://example.ngrok.app",
+      "--auth-token", TOKEN, "--play", "silence:5000");
+  g_assert_cmpint (fx->exit_status, ==, 0);
+  g_assert_cmpuint (fx->hooks->len, ==, 2);
+  g_assert_true (hook_signed_over (hook_at (fx, 0), TOKEN, "https://example.ngrok.app/twiml"));
+  g_assert_false (hook_signed_with (hook_at (fx, 0), TOKEN));   /* not over the local URL */
+  starts = frames_of (fx, "start");
+  g_assert_cmpuint (starts->len, ==, 1);
+  g_assert_true (gtr_twilio_signature_validate (TOKEN, PUBLIC_URL, NULL, 0, fx->signature));
+  g_assert_cmpstr (hook_at (fx, 1)->url, ==, next);
+  g_assert_true (hook_signed_over (hook_at (fx, 1), TOKEN, "https://example.ngrok.app/next"));
+  assert_summary_strings (fx, "verbs", "Connect", "Redirect", "Hangup");
+  assert_token_secret (fx);
+}
+
+/* https:// webhook and wss:// stream, trusted through --ca-file; without it
+ * the webhook cannot be reached (exit 3). */
+static void
+test_twiml_https (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *ca = g_build_filename (g_getenv ("GTR_TESTS_DATA"), "tls", "ca.pem", NULL);
+  g_autoptr (GPtrArray) starts = NULL;
+
+  fx->tls = TRUE;
+  start_server (fx);
+  g_assert_true (g_str_has_prefix (fx->http, "https://"));
+  answer (fx, "/twiml", "<Response><Connect><Stream url=\"%s\"/></Connect></Response>", fx->url);
+  run_twiml (fx, "/twiml", "--play", "silence:200", "--linger", "0", "--ca-file", ca);
+  g_assert_cmpint (fx->exit_status, ==, 0);
+  starts = frames_of (fx, "start");
+  g_assert_cmpuint (starts->len, ==, 1);
+
+  g_clear_pointer (&fx->summary_node, json_node_unref);
+  g_clear_pointer (&fx->out, g_free);
+  g_clear_pointer (&fx->err, g_free);
+  run_twiml (fx, "/twiml", "--play", "silence:200", "--linger", "0");
+  g_assert_cmpint (fx->exit_status, ==, 3);
+  g_assert_nonnull (strstr (fx->err, "could not reach webhook"));
+  g_assert_cmpuint (fx->conns->len, ==, 1);   /* only the first run's */
+}
+
+static void
+assert_failed (Fixture *fx, int code, const char *message)
+{
+  g_assert_cmpint (fx->exit_status, ==, code);
+  g_assert_nonnull (strstr (fx->err, message));
+  g_assert_cmpint (summary_int (fx, "exit_code"), ==, code);
+  g_assert_cmpstr (summary_str (fx, "end"), ==, "error");
+  g_assert_nonnull (strstr (summary_str (fx, "error"), message));
+  g_assert_cmpuint (fx->conns->len, ==, 0);
+}
+
+static void
+test_twiml_malformed (Fixture *fx, gconstpointer data)
+{
+  start_server (fx);
+  answer (fx, "/twiml", "<Response>\n<Say>unclosed</Response>");
+  run_twiml (fx, "/twiml", "--play", "silence:100");
+  assert_failed (fx, 6, "malformed TwiML");
+  g_assert_nonnull (strstr (fx->err, "line 2"));
+  g_assert_cmpint (summary_int (fx, "webhook_status"), ==, 200);
+}
+
+/* A 500, for each of several calls: every call fails, and the run says so. */
+static void
+test_twiml_http_500 (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GPtrArray) lines = NULL;
+  JsonObject *a;
+
+  fx->webhook_status = 500;
+  start_server (fx);
+  run_twiml (fx, "/twiml", "--calls", "2");
+  g_assert_cmpint (fx->exit_status, ==, 4);
+  g_assert_nonnull (strstr (fx->err, "HTTP 500"));
+  g_assert_cmpuint (fx->hooks->len, ==, 2);
+  lines = output_lines (fx);
+  g_assert_cmpuint (lines->len, ==, 3);
+  for (guint i = 0; i < 2; i++) {
+    g_assert_cmpint (json_object_get_int_member (line_at (lines, i), "webhook_status"), ==, 500);
+    g_assert_cmpint (json_object_get_int_member (line_at (lines, i), "exit_code"), ==, 4);
+  }
+  a = line_at (lines, 2);
+  g_assert_cmpstr (json_object_get_string_member (a, "type"), ==, "aggregate");
+  g_assert_cmpint (json_object_get_int_member (a, "placed"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (a, "completed"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (a, "failed"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (a, "exit_code"), ==, 4);
+}
+
+static gboolean
+on_mute_incoming (GSocketService *service, GSocketConnection *conn,
+    GObject *source, gpointer user_data)
+{
+  Fixture *fx = user_data;
+
+  fx->sent_us[0] = g_get_monotonic_time ();
+  g_ptr_array_add (fx->mute_conns, g_object_ref (conn));   /* held open, never read */
+  return TRUE;
+}
+
+/* A webhook that accepts the connection and never answers: the sim gives up
+ * after --webhook-timeout-ms, not later. */
+static void
+test_twiml_no_answer (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (lo, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *url = NULL;
+
+  fx->mute = g_socket_service_new ();
+  g_socket_listener_add_address (G_SOCKET_LISTENER (fx->mute), addr,
+      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, &bound, &error);
+  g_assert_no_error (error);
+  g_signal_connect (fx->mute, "incoming", G_CALLBACK (on_mute_incoming), fx);
+  g_socket_service_start (fx->mute);
+  url = g_strdup_printf ("http://127.0.0.1:%u/twiml",
+      g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  spawn_sim (fx, FALSE, (const char *const[]) { "--twiml-url", url,
+      "--webhook-timeout-ms", "500", NULL });
+  wait_sim (fx);
+  parse_summary (fx);
+  g_assert_cmpuint (fx->mute_conns->len, >=, 1);
+  assert_failed (fx, 5, "did not answer within 500 ms");
+  g_assert_cmpint (summary_int (fx, "webhook_status"), ==, 0);
+  g_assert_cmpint (fx->exit_us - fx->sent_us[0], >=, 450 * MS);
+  g_assert_cmpint (fx->exit_us - fx->sent_us[0], <=, 2500 * MS);
+}
+
+static void
+test_twiml_bad_stream_url (Fixture *fx, gconstpointer data)
+{
+  start_server (fx);
+  answer (fx, "/twiml", "<Response><Say>first</Say><Connect>"
+      "<Stream url=\"https://127.0.0.1/media\"/></Connect></Response>");
+  run_twiml (fx, "/twiml", "--play", "silence:100");
+  assert_failed (fx, 7, "is not a ws:// or wss:// URL");
+  assert_summary_strings (fx, "said", "first");
+  assert_summary_strings (fx, "verbs", "Say", "Connect");
+}
+
+static gboolean
+str_in (GPtrArray *a, const char *s)
+{
+  for (guint i = 0; i < a->len; i++)
+    if (g_str_equal (g_ptr_array_index (a, i), s))
+      return TRUE;
+  return FALSE;
+}
+
+static JsonObject *
+member_object (JsonObject *o, const char *name)
+{
+  g_assert_true (json_object_has_member (o, name));
+  return json_object_get_object_member (o, name);
+}
+
+/* latency_ms, or a set-up member: p50 ≤ (p90 ≤) p99 ≤ max, `samples` of them. */
+static void
+check_percentiles (JsonObject *o, gint64 samples)
+{
+  double p50 = json_object_get_double_member (o, "p50");
+  double p90 = json_object_get_double_member_with_default (o, "p90", p50);
+  double p99 = json_object_get_double_member (o, "p99");
+  double max = json_object_get_double_member (o, "max");
+
+  g_assert_cmpint (json_object_get_int_member (o, "samples"), ==, samples);
+  g_assert_cmpfloat (p50, >, 0);
+  g_assert_cmpfloat (p50, <=, p90);
+  g_assert_cmpfloat (p90, <=, p99);
+  g_assert_cmpfloat (p99, <=, max);
+}
+
+/* The --load report of `calls` calls of 100 frames each, of which the
+ * echo lost `per_call_lost` each (none before the first came back). */
+static void
+check_load_report (Fixture *fx, guint calls, guint per_call_lost)
+{
+  guint back = calls * (100 - per_call_lost);
+  JsonArray *per_call;
+
+  g_assert_cmpint (fx->exit_status, ==, 0);
+  g_assert_null (strchr (fx->out, '\n'));   /* one JSON object, nothing else */
+  g_assert_cmpstr (json_object_get_string_member (fx->summary, "type"), ==, "load");
+  g_assert_cmpint (summary_int (fx, "calls"), ==, calls);
+  g_assert_cmpint (summary_int (fx, "completed"), ==, calls);
+  g_assert_cmpint (summary_int (fx, "duration_ms"), ==, 2000);
+  g_assert_cmpint (summary_int (fx, "frames_sent"), ==, calls * 100);
+  g_assert_cmpint (summary_int (fx, "frames_back"), ==, back);
+  g_assert_cmpint (summary_int (fx, "lost"), ==, calls * per_call_lost);
+  g_assert_cmpint (summary_int (fx, "lost_in_setup"), ==, 0);
+  g_assert_cmpint (summary_int (fx, "duplicated"), ==, 0);
+  g_assert_cmpint (summary_int (fx, "reordered"), ==, 0);
+  g_assert_cmpint (summary_int (fx, "foreign"), ==, 0);
+  g_assert_cmpint (summary_int (fx, "unframed_bytes"), ==, 0);
+  check_percentiles (member_object (fx->summary, "latency_ms"), back);
+  check_percentiles (member_object (member_object (fx->summary, "setup_ms"), "to_start"), calls);
+  check_percentiles (member_object (member_object (fx->summary, "setup_ms"), "to_first_frame"), calls);
+
+  per_call = json_object_get_array_member (fx->summary, "per_call");
+  g_assert_cmpuint (json_array_get_length (per_call), ==, calls);
+  for (guint i = 0; i < calls; i++) {
+    JsonObject *c = json_array_get_object_element (per_call, i);
+
+    g_assert_cmpint (json_object_get_int_member (c, "call"), ==, i + 1);
+    g_assert_cmpint (json_object_get_int_member (c, "frames_sent"), ==, 100);
+    g_assert_cmpint (json_object_get_int_member (c, "lost"), ==, per_call_lost);
+    g_assert_cmpint (json_object_get_int_member (c, "frames_back"), ==, 100 - per_call_lost);
+    check_percentiles (member_object (c, "latency_ms"), 100 - per_call_lost);
+    g_assert_cmpfloat (json_object_get_double_member (c, "to_first_frame_ms"), >, 0);
+  }
+}
+
+/* --load, 5 calls for 2 s against an echo that loses every Nth media
+ * (0: none), regroups into `chunk`-byte messages (0: as sent): one JSON
+ * report whose numbers are what the server did.  The linger is long, so a
+ * slow echo (this process, under ASan, beside other tests) still gets its
+ * frames back; a call with every frame back hangs up without waiting it out. */
+static void
+run_load (Fixture *fx, guint drop_every, gsize chunk)
+{
+  g_autoptr (GHashTable) payloads = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GPtrArray) media = NULL, stops = NULL;
+  gint64 spawned_us;
+
+  fx->echo = TRUE;
+  fx->echo_drop_every = drop_every;
+  fx->echo_chunk = chunk;
+  start_server (fx);
+  spawned_us = g_get_monotonic_time ();
+  run_sim (fx, "--load", "--calls", "5", "--duration-ms", "2000", "--linger", "5000");
+
+  /* what went out: 100 frames a call, each 160 bytes that differ from every other's */
+  media = frames_of (fx, "media");
+  g_assert_cmpuint (media->len, ==, 500);
+  for (guint i = 0; i < media->len; i++) {
+    JsonObject *m = obj (media->pdata[i], "media");
+    const char *b64 = str_member (m, "payload");
+    gsize len;
+    g_autofree guint8 *bytes = g_base64_decode (b64, &len);
+
+    g_assert_cmpuint (len, ==, 160);
+    g_assert_true (g_hash_table_add (payloads, (gpointer) b64));
+  }
+  check_load_report (fx, 5, drop_every ? 100 / drop_every : 0);
+
+  /* each stream's `stop`: at once when all came back, after the linger if not */
+  stops = frames_of (fx, "stop");
+  g_assert_cmpuint (stops->len, ==, 5);
+  for (guint c = 0; c < stops->len; c++) {
+    const Frame *last = NULL, *stop = NULL;
+    const char *sid = str_member (json_node_get_object (
+            ((Frame *) stops->pdata[c])->json), "streamSid");
+
+    for (guint i = 0; i < fx->frames->len; i++) {
+      const Frame *f = g_ptr_array_index (fx->frames, i);
+
+      if (f->json == NULL || g_strcmp0 (json_object_get_string_member_with_default (
+                  json_node_get_object (f->json), "streamSid", NULL), sid) != 0)
+        continue;
+      if (g_strcmp0 (frame_event (f), "media") == 0)
+        last = f;
+      else if (g_strcmp0 (frame_event (f), "stop") == 0)
+        stop = f;
+    }
+    g_assert_nonnull (last);
+    g_assert_nonnull (stop);
+    if (drop_every == 0)
+      g_assert_cmpint (stop->t_us - last->t_us, <, 4950 * MS);
+  }
+  /* frames lost: the sim waits out its linger (on its own clock, from its
+   * last frame; this end sees frames late, so only the whole run is sure) */
+  if (drop_every > 0)
+    g_assert_cmpint (fx->exit_us - spawned_us, >=, 7000 * MS);
+}
+
+static void
+test_load_echo (Fixture *fx, gconstpointer data)
+{
+  run_load (fx, 0, 0);
+}
+
+/* The echo loses every 10th media of each stream: 10 a call, none in set-up. */
+static void
+test_load_drops (Fixture *fx, gconstpointer data)
+{
+  run_load (fx, 10, 0);
+}
+
+/* A bridge may regroup the bytes (here 2½ frames a message): frames are
+ * cut again from the stream of bytes, none lost. */
+static void
+test_load_regrouped (Fixture *fx, gconstpointer data)
+{
+  run_load (fx, 0, 400);
+}
+
+/* The real loopback: `twiliosrc port=0 ! twiliosink` in this process (a
+ * standalone twiliosrc serves one call), the bytes back unchanged. */
+static void
+test_load_twilio_loopback (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstElement) p = gst_parse_launch ("twiliosrc name=src port=0 ! twiliosink", &error);
+  g_autoptr (GstElement) src = NULL;
+  g_autofree char *url = NULL;
+  gint port = 0;
+
+  g_assert_no_error (error);
+  src = gst_bin_get_by_name (GST_BIN (p), "src");
+  g_assert_cmpint (gst_element_set_state (p, GST_STATE_READY), ==, GST_STATE_CHANGE_SUCCESS);
+  g_object_get (src, "port", &port, NULL);
+  g_assert_cmpint (port, >, 0);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  url = g_strdup_printf ("ws://127.0.0.1:%d/media", port);
+  spawn_sim (fx, FALSE, (const char *const[]) { "--url", url, "--load", "--duration-ms", "2000",
+        "--linger", "300", NULL });
+  wait_sim (fx);
+  parse_summary (fx);
+  gst_element_set_state (p, GST_STATE_NULL);
+  check_load_report (fx, 1, 0);
+}
+
+/* --calls 5: five concurrent calls from one process, each its own CallSid
+ * and StreamSid, record and summary, then the aggregate. */
+static void
+test_calls_5 (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GPtrArray) starts = NULL;
+  g_autoptr (GPtrArray) call_sids = g_ptr_array_new ();
+  g_autoptr (GPtrArray) stream_sids = g_ptr_array_new ();
+  g_autoptr (GPtrArray) summary_sids = g_ptr_array_new ();
+  g_autoptr (GPtrArray) lines = NULL;
+  JsonObject *a;
+
+  start_server (fx);
+  answer (fx, "/twiml", "<Response><Connect><Stream url=\"%s\"/></Connect></Response>", fx->url);
+  run_twiml (fx, "/twiml", "--calls", "5", "--ramp-ms", "50", "--play", "silence:300",
+      "--linger", "0", "--record", fx->tmpdir);
+  g_assert_cmpint (fx->exit_status, ==, 0);
+
+  g_assert_cmpuint (fx->hooks->len, ==, 5);
+  for (guint i = 0; i < 5; i++) {
+    const char *sid = form_field (hook_at (fx, i), "CallSid");
+
+    g_assert_cmpuint (strlen (sid), ==, 34);
+    g_assert_true (g_str_has_prefix (sid, "CA"));
+    for (guint j = 2; j < 34; j++)
+      g_assert_true (g_ascii_isxdigit (sid[j]));
+    g_assert_false (str_in (call_sids, sid));
+    g_ptr_array_add (call_sids, (gpointer) sid);
+  }
+  starts = frames_of (fx, "start");
+  g_assert_cmpuint (starts->len, ==, 5);
+  g_assert_cmpuint (fx->conns->len, ==, 5);
+  for (guint i = 0; i < 5; i++) {
+    JsonObject *start = obj (starts->pdata[i], "start");
+    const char *stream_sid = str_member (start, "streamSid");
+
+    g_assert_true (str_in (call_sids, str_member (start, "callSid")));
+    g_assert_cmpuint (strlen (stream_sid), ==, 34);
+    g_assert_true (g_str_has_prefix (stream_sid, "MZ"));
+    g_assert_false (str_in (stream_sids, stream_sid));
+    g_ptr_array_add (stream_sids, (gpointer) stream_sid);
+  }
+
+  lines = output_lines (fx);
+  g_assert_cmpuint (lines->len, ==, 6);
+  for (guint i = 0; i < 5; i++) {
+    JsonObject *o = line_at (lines, i);
+    const char *record = json_object_get_string_member (o, "record");
+
+    g_assert_cmpstr (json_object_get_string_member (o, "type"), ==, "call");
+    g_assert_cmpint (json_object_get_int_member (o, "call"), ==, i + 1);
+    /* --ramp-ms 50: each call placed at least 50 ms after the one before
+     * (the sim's own clock: a GLib timer never fires early) */
+    if (i == 0)
+      g_assert_cmpfloat (json_object_get_double_member (o, "placed_ms"), ==, 0.0);
+    else
+      g_assert_cmpfloat (json_object_get_double_member (o, "placed_ms")
+          - json_object_get_double_member (line_at (lines, i - 1), "placed_ms"), >=, 50.0);
+    g_assert_cmpint (json_object_get_int_member (o, "exit_code"), ==, 0);
+    g_assert_true (str_in (call_sids, json_object_get_string_member (o, "call_sid")));
+    g_assert_false (str_in (summary_sids, json_object_get_string_member (o, "call_sid")));
+    g_ptr_array_add (summary_sids, (gpointer) json_object_get_string_member (o, "call_sid"));
+    g_assert_cmpint (json_object_get_int_member (o, "media_sent"), >=, 15);
+    g_assert_true (g_str_has_prefix (record, fx->tmpdir));
+    g_assert_true (g_file_test (record, G_FILE_TEST_IS_REGULAR));
+  }
+  a = line_at (lines, 5);
+  g_assert_cmpstr (json_object_get_string_member (a, "type"), ==, "aggregate");
+  g_assert_cmpint (json_object_get_int_member (a, "calls"), ==, 5);
+  g_assert_cmpint (json_object_get_int_member (a, "placed"), ==, 5);
+  g_assert_cmpint (json_object_get_int_member (a, "connected"), ==, 5);
+  g_assert_cmpint (json_object_get_int_member (a, "completed"), ==, 5);
+  g_assert_cmpint (json_object_get_int_member (a, "failed"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (a, "violations"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (a, "exit_code"), ==, 0);
+}
+
+/* SIGTERM during the ramp: the calls up hang up cleanly, no more are
+ * placed, and the aggregate says so. */
+static void
+test_calls_sigterm_stops_ramp (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GPtrArray) lines = NULL;
+  g_autoptr (GPtrArray) stops = NULL;
+  JsonObject *a;
+  g_autofree char *url = NULL;
+
+  fx->on_start = script_hang_up;
+  start_server (fx);
+  answer (fx, "/twiml", "<Response><Connect><Stream url=\"%s\"/></Connect></Response>", fx->url);
+  url = g_strconcat (fx->http, "/twiml", NULL);
+  spawn_sim (fx, FALSE, (const char *const[]) { "--twiml-url", url, "--calls", "3",
+        "--ramp-ms", "5000", "--play", "silence:10000", NULL });
+  wait_sim (fx);
+  g_assert_cmpint (fx->exit_status, ==, 0);
+  g_assert_cmpuint (fx->hooks->len, ==, 1);
+  stops = frames_of (fx, "stop");
+  g_assert_cmpuint (stops->len, ==, 1);
+  lines = output_lines (fx);
+  g_assert_cmpuint (lines->len, ==, 2);
+  a = line_at (lines, 1);
+  g_assert_cmpint (json_object_get_int_member (a, "calls"), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (a, "placed"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (a, "completed"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (a, "failed"), ==, 0);
+  /* well before the second call was due */
+  g_assert_cmpint (fx->exit_us - hook_at (fx, 0)->t_us, <, 4000 * MS);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -965,6 +1940,24 @@ main (int argc, char **argv)
   ADD ("/call-sim/wav-input", test_wav_input);
   ADD ("/call-sim/wav-unreadable", test_wav_unreadable);
   ADD ("/call-sim/server-closes", test_server_closes);
+  ADD ("/call-sim/twiml/stream-signed", test_twiml_stream);
+  ADD ("/call-sim/twiml/say-pause-hangup", test_twiml_say_hangup);
+  ADD ("/call-sim/twiml/redirect-after-stream", test_twiml_redirect_after_stream);
+  ADD ("/call-sim/twiml/connect-action", test_twiml_connect_action);
+  ADD ("/call-sim/twiml/two-streams", test_twiml_two_streams);
+  ADD ("/call-sim/twiml/redirect-get", test_twiml_redirect_get);
+  ADD ("/call-sim/twiml/public-url", test_twiml_public_url);
+  ADD ("/call-sim/twiml/https", test_twiml_https);
+  ADD ("/call-sim/twiml/malformed", test_twiml_malformed);
+  ADD ("/call-sim/twiml/http-500", test_twiml_http_500);
+  ADD ("/call-sim/twiml/no-answer", test_twiml_no_answer);
+  ADD ("/call-sim/twiml/bad-stream-url", test_twiml_bad_stream_url);
+  ADD ("/call-sim/calls-5", test_calls_5);
+  ADD ("/call-sim/calls-sigterm-stops-ramp", test_calls_sigterm_stops_ramp);
+  ADD ("/call-sim/load/echo", test_load_echo);
+  ADD ("/call-sim/load/drops", test_load_drops);
+  ADD ("/call-sim/load/regrouped", test_load_regrouped);
+  ADD ("/call-sim/load/twilio-loopback", test_load_twilio_loopback);
   ret = g_test_run ();
   /* the leaks tracer checks this process too: every GstObject and mini
    * object the tests made (the WAV pipelines) must be gone by now */

@@ -1,16 +1,19 @@
-/* twilio-call-sim — a faithful local Twilio: places one Media Streams call
- * against a WebSocket server, plays the caller's audio, plays back what the
- * server sends as Twilio does (marks, clear), validates every frame and
- * prints a JSON summary.  docs/twilio-call-sim.md is its manual.
+/* twilio-call-sim — a faithful local Twilio: places calls as Twilio does
+ * (the voice webhook and its TwiML, or a Media Stream straight away), plays
+ * the caller's audio, plays back what the server sends as Twilio does
+ * (marks, clear), validates every frame and prints a JSON summary per call.
+ * docs/twilio-call-sim.md is its manual.
  */
 #include "sim-audio.h"
-#include "sim-call.h"
+#include "sim-run.h"
+#include "sim-sid.h"
 
 #include "gtr-protocol.h"
+#include "gtr-option-error.h"
+#include "gtr-tool-exit.h"
 
 #include <gst/gst.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <string.h>
 
 #define DEFAULT_STREAM_SID  "MZ5c4d3b2a1f0e9d8c7b6a5f4e3d2c1b0a"
@@ -18,6 +21,12 @@
 #define DEFAULT_ACCOUNT_SID "AC9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 #define DEFAULT_PLAY        "silence:3000"
 #define DEFAULT_LINGER_MS   2000
+/* Twilio's own documentation numbers: a caller and the app's number */
+#define DEFAULT_FROM        "+15017122661"
+#define DEFAULT_TO          "+15558675310"
+#define DEFAULT_WEBHOOK_TIMEOUT_MS 10000
+#define MAX_CALLS           10000
+#define DEFAULT_LOAD_DURATION_MS 10000
 
 /* Everything the command line says, before it is checked. */
 typedef struct {
@@ -27,6 +36,12 @@ typedef struct {
   char **dtmf;
   gint linger_ms;
   gint until_quiet_ms;
+  char *auth_token_file;
+  gint calls;
+  gint ramp_ms;
+  gint webhook_timeout_ms;
+  gboolean load;
+  gint duration_ms;     /* -1: not given */
 } Options;
 
 static gboolean
@@ -41,20 +56,6 @@ on_play (const char *name, const char *value, gpointer data, GError **error)
   return TRUE;
 }
 
-static gboolean usage_error (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-usage_error (GError **error, const char *format, ...)
-{
-  va_list args;
-
-  va_start (args, format);
-  g_propagate_error (error, g_error_new_valist (G_OPTION_ERROR,
-          G_OPTION_ERROR_BAD_VALUE, format, args));
-  va_end (args);
-  return FALSE;
-}
-
 static gboolean
 parse_params (Options *o, GError **error)
 {
@@ -64,7 +65,7 @@ parse_params (Options *o, GError **error)
     const char *eq = strchr (*p, '=');
 
     if (eq == NULL || eq == *p)
-      return usage_error (error, "bad --param '%s' (expected NAME=VALUE)", *p);
+      return gtr_option_error (error, "bad --param '%s' (expected NAME=VALUE)", *p);
     g_ptr_array_add (o->cfg.param_names, g_strndup (*p, eq - *p));
     g_ptr_array_add (o->cfg.param_values, g_strdup (eq + 1));
   }
@@ -90,26 +91,138 @@ parse_dtmf (Options *o, GError **error)
     char *end = NULL;
 
     if (strlen (*p) < 3 || (*p)[1] != '@' || !g_ascii_isdigit ((*p)[2]))
-      return usage_error (error, "bad --dtmf '%s' (expected DIGIT@MS)", *p);
+      return gtr_option_error (error, "bad --dtmf '%s' (expected DIGIT@MS)", *p);
     d.digit[0] = (*p)[0];
     errno = 0;
     d.at_ms = g_ascii_strtoll (*p + 2, &end, 10);
     if (errno != 0 || *end != '\0' || gtr_twilio_dtmf_digit_to_number (d.digit) < 0)
-      return usage_error (error, "bad --dtmf '%s' (expected DIGIT@MS)", *p);
+      return gtr_option_error (error, "bad --dtmf '%s' (expected DIGIT@MS)", *p);
     g_array_append_val (o->cfg.dtmf, d);
   }
   g_array_sort (o->cfg.dtmf, compare_dtmf);
   return TRUE;
 }
 
+/* An absolute URL with a host, in one of the two schemes. */
 static gboolean
-check_url (const char *url, GError **error)
+check_url (const char *option, const char *url, const char *scheme1,
+    const char *scheme2, GError **error)
 {
-  if (url == NULL)
-    return usage_error (error, "--url is required");
-  if (!g_str_has_prefix (url, "ws://") && !g_str_has_prefix (url, "wss://"))
-    return usage_error (error, "--url '%s' must be ws:// or wss://", url);
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  const char *scheme = uri ? g_uri_get_scheme (uri) : NULL;
+
+  if (uri == NULL || (g_strcmp0 (scheme, scheme1) != 0 && g_strcmp0 (scheme, scheme2) != 0)
+      || g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
+    return gtr_option_error (error, "%s '%s' must be a %s:// or %s:// URL", option,
+        url, scheme1, scheme2);
   return TRUE;
+}
+
+static gboolean
+check_target (Options *o, GError **error)
+{
+  SimConfig *cfg = &o->cfg;
+
+  if ((cfg->url == NULL) == (cfg->twiml_url == NULL))
+    return gtr_option_error (error, "give one of --url (a Media Stream) or --twiml-url (the voice webhook)");
+  if (cfg->url != NULL && cfg->public_url != NULL)
+    return gtr_option_error (error, "--public-url is for --twiml-url: with --url use --signature-url");
+  if (cfg->url != NULL)
+    return check_url ("--url", cfg->url, "ws", "wss", error);
+  if (o->params != NULL)
+    return gtr_option_error (error, "--param is for --url: with --twiml-url the "
+        "customParameters are the TwiML's <Parameter>s");
+  if (cfg->signature_url != NULL)
+    return gtr_option_error (error, "--signature-url is for --url: with --twiml-url "
+        "use --public-url");
+  if (!check_url ("--twiml-url", cfg->twiml_url, "http", "https", error))
+    return FALSE;
+  if (cfg->public_url != NULL &&
+      (cfg->tunnel = sim_tunnel_new (cfg->public_url, cfg->twiml_url, error)) == NULL)
+    return FALSE;
+  return TRUE;
+}
+
+/* The token: --auth-token-file, --auth-token (visible in ps), or
+ * TWILIO_AUTH_TOKEN.  Never printed, not even in an error. */
+static gboolean
+load_auth_token (Options *o, GError **error)
+{
+  SimConfig *cfg = &o->cfg;
+  const char *env = g_getenv ("TWILIO_AUTH_TOKEN");
+  g_autoptr (GError) local = NULL;
+  char *contents = NULL;
+
+  if (o->auth_token_file != NULL && cfg->auth_token != NULL)
+    return gtr_option_error (error, "--auth-token and --auth-token-file exclude each other");
+  if (o->auth_token_file != NULL) {
+    if (!g_file_get_contents (o->auth_token_file, &contents, NULL, &local))
+      return gtr_option_error (error, "--auth-token-file: %s", local->message);
+    cfg->auth_token = g_strstrip (contents);
+    if (*cfg->auth_token == '\0')
+      return gtr_option_error (error, "--auth-token-file %s is empty", o->auth_token_file);
+  } else if (cfg->auth_token == NULL && env != NULL && *env != '\0') {
+    cfg->auth_token = g_strdup (env);
+  }
+  return TRUE;
+}
+
+/* --calls, --ramp-ms and what several calls need: ids to derive from, a
+ * record name per call. */
+static gboolean
+check_calls (Options *o, GError **error)
+{
+  SimConfig *cfg = &o->cfg;
+
+  if (o->calls < 1 || o->calls > MAX_CALLS)
+    return gtr_option_error (error, "--calls takes 1 to %d", MAX_CALLS);
+  if (o->ramp_ms < 0)
+    return gtr_option_error (error, "--ramp-ms takes MS >= 0");
+  if (o->webhook_timeout_ms < 1)
+    return gtr_option_error (error, "--webhook-timeout-ms takes MS >= 1");
+  cfg->calls = o->calls;
+  cfg->ramp_ms = o->ramp_ms;
+  cfg->webhook_timeout_ms = o->webhook_timeout_ms;
+  if (cfg->calls == 1)
+    return TRUE;
+  if (!sim_sid_is_valid (cfg->call_sid, "CA") || !sim_sid_is_valid (cfg->stream_sid, "MZ"))
+    return gtr_option_error (error, "with --calls > 1, --call-sid and --stream-sid "
+        "must be CA/MZ and 32 hex digits (the calls' ids are derived from them)");
+  if (cfg->record_path != NULL && strstr (cfg->record_path, "%d") == NULL
+      && !g_file_test (cfg->record_path, G_FILE_TEST_IS_DIR))
+    return gtr_option_error (error, "with --calls > 1, --record is a pattern with %%d "
+        "(the call's number) or an existing directory");
+  return TRUE;
+}
+
+/* --load and --duration-ms: the frames are the caller, and the one report
+ * is the output. */
+static gboolean
+check_load (Options *o, GError **error)
+{
+  SimConfig *cfg = &o->cfg;
+
+  if (!o->load) {
+    if (o->duration_ms >= 0)
+      return gtr_option_error (error, "--duration-ms goes with --load");
+    return TRUE;
+  }
+  if (o->play->len > 0 || cfg->fast || cfg->record_path != NULL)
+    return gtr_option_error (error, "--load sends numbered frames in real time and "
+        "records nothing: no --play, --wav, --fast or --record");
+  if (o->duration_ms == 0 || o->duration_ms > 24 * 3600 * 1000)
+    return gtr_option_error (error, "--duration-ms takes 20 to 86400000 MS");
+  cfg->load_duration_ms = o->duration_ms > 0 ? o->duration_ms : DEFAULT_LOAD_DURATION_MS;
+  if (cfg->load_duration_ms < 20)
+    return gtr_option_error (error, "--duration-ms takes 20 to 86400000 MS");
+  return TRUE;
+}
+
+static void
+set_default (char **value, const char *fallback)
+{
+  if (*value == NULL)
+    *value = g_strdup (fallback);
 }
 
 static gboolean
@@ -117,24 +230,25 @@ check_options (Options *o, GError **error)
 {
   SimConfig *cfg = &o->cfg;
 
-  if (!check_url (cfg->url, error) || !parse_params (o, error) ||
-      !parse_dtmf (o, error))
+  if (!check_target (o, error) || !parse_params (o, error) ||
+      !parse_dtmf (o, error) || !load_auth_token (o, error))
     return FALSE;
   if (o->linger_ms < -1 || o->until_quiet_ms < -1)
-    return usage_error (error, "--linger and --until-quiet take MS >= 0");
+    return gtr_option_error (error, "--linger and --until-quiet take MS >= 0");
   if (o->linger_ms >= 0 && o->until_quiet_ms >= 0)
-    return usage_error (error, "--linger and --until-quiet exclude each other");
+    return gtr_option_error (error, "--linger and --until-quiet exclude each other");
   cfg->linger_ms = o->linger_ms >= 0 ? o->linger_ms : DEFAULT_LINGER_MS;
   cfg->until_quiet_ms = o->until_quiet_ms;
-  if (cfg->stream_sid == NULL)
-    cfg->stream_sid = g_strdup (DEFAULT_STREAM_SID);
-  if (cfg->call_sid == NULL)
-    cfg->call_sid = g_strdup (DEFAULT_CALL_SID);
-  if (cfg->account_sid == NULL)
-    cfg->account_sid = g_strdup (DEFAULT_ACCOUNT_SID);
+  set_default (&cfg->stream_sid, DEFAULT_STREAM_SID);
+  set_default (&cfg->call_sid, DEFAULT_CALL_SID);
+  set_default (&cfg->account_sid, DEFAULT_ACCOUNT_SID);
+  set_default (&cfg->from, DEFAULT_FROM);
+  set_default (&cfg->to, DEFAULT_TO);
+  if (!check_load (o, error))
+    return FALSE;
   if (o->play->len == 0)
     g_ptr_array_add (o->play, g_strdup (DEFAULT_PLAY));
-  return TRUE;
+  return check_calls (o, error);
 }
 
 static gboolean
@@ -142,37 +256,49 @@ parse_options (Options *o, int *argc, char ***argv, GError **error)
 {
   SimConfig *c = &o->cfg;
   const GOptionEntry entries[] = {
-    { "url", 0, 0, G_OPTION_ARG_STRING, &c->url, "Media Stream WebSocket to call (ws:// or wss://; required)", "URL" },
-    { "auth-token", 0, 0, G_OPTION_ARG_STRING, &c->auth_token, "Sign the handshake (X-Twilio-Signature) with this Twilio auth token", "TOKEN" },
-    { "signature-url", 0, 0, G_OPTION_ARG_STRING, &c->signature_url, "The public URL Twilio signs (default: --url)", "URL" },
-    { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &c->ca_file, "Trust this CA (PEM) for wss://", "PEM" },
+    { "url", 0, 0, G_OPTION_ARG_STRING, &c->url, "Media Stream WebSocket to call straight away (ws:// or wss://)", "URL" },
+    { "twiml-url", 0, 0, G_OPTION_ARG_STRING, &c->twiml_url, "Voice webhook to POST, executing the TwiML it answers (http:// or https://)", "URL" },
+    { "from", 0, 0, G_OPTION_ARG_STRING, &c->from, "The caller's number (webhook From/Caller; default " DEFAULT_FROM ")", "NUMBER" },
+    { "to", 0, 0, G_OPTION_ARG_STRING, &c->to, "The number called (webhook To/Called; default " DEFAULT_TO ")", "NUMBER" },
+    { "webhook-timeout-ms", 0, 0, G_OPTION_ARG_INT, &o->webhook_timeout_ms, "Fail a webhook that has not answered within MS (default 10000)", "MS" },
+    { "auth-token-file", 0, 0, G_OPTION_ARG_FILENAME, &o->auth_token_file, "Sign with the Twilio auth token in FILE (default: $TWILIO_AUTH_TOKEN)", "FILE" },
+    { "auth-token", 0, 0, G_OPTION_ARG_STRING, &c->auth_token, "Sign with this auth token (visible in ps: prefer the file or the environment)", "TOKEN" },
+    { "signature-url", 0, 0, G_OPTION_ARG_STRING, &c->signature_url, "--url only: the public URL Twilio signs (default: --url)", "URL" },
+    { "public-url", 0, 0, G_OPTION_ARG_STRING, &c->public_url, "--twiml-url only: the public origin Twilio would use (a tunnel's), signed over and mapped to --twiml-url's", "ORIGIN" },
+    { "calls", 0, 0, G_OPTION_ARG_INT, &o->calls, "Place N concurrent calls (default 1)", "N" },
+    { "ramp-ms", 0, 0, G_OPTION_ARG_INT, &o->ramp_ms, "Start the calls MS apart (default 0)", "MS" },
+    { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &c->ca_file, "Trust this CA (PEM) for https:// and wss://", "PEM" },
     { "play", 0, 0, G_OPTION_ARG_CALLBACK, on_play, "Caller audio segment, in order: tone:HZ:MS | silence:MS | wav:PATH (default silence:3000)", "SPEC" },
     { "wav", 0, 0, G_OPTION_ARG_CALLBACK, on_play, "Shorthand for --play wav:PATH", "PATH" },
-    { "stream-sid", 0, 0, G_OPTION_ARG_STRING, &c->stream_sid, "streamSid (MZ...)", "SID" },
-    { "call-sid", 0, 0, G_OPTION_ARG_STRING, &c->call_sid, "callSid (CA...)", "SID" },
+    { "stream-sid", 0, 0, G_OPTION_ARG_STRING, &c->stream_sid, "streamSid (MZ...; with --calls, the base of the calls' ids)", "SID" },
+    { "call-sid", 0, 0, G_OPTION_ARG_STRING, &c->call_sid, "CallSid (CA...; with --calls, the base of the calls' ids)", "SID" },
     { "account-sid", 0, 0, G_OPTION_ARG_STRING, &c->account_sid, "accountSid (AC...)", "SID" },
-    { "param", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->params, "start.customParameters entry", "NAME=VALUE" },
+    { "param", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->params, "--url only: a start.customParameters entry", "NAME=VALUE" },
     { "dtmf", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->dtmf, "Send a dtmf DIGIT MS after the first media", "DIGIT@MS" },
     { "linger", 0, 0, G_OPTION_ARG_INT, &o->linger_ms, "After the caller audio, keep the call up this long (default 2000)", "MS" },
     { "until-quiet", 0, 0, G_OPTION_ARG_INT, &o->until_quiet_ms, "After the caller audio, end once nothing was received and nothing played for MS", "MS" },
     { "no-stop", 0, 0, G_OPTION_ARG_NONE, &c->no_stop, "Close the socket without sending stop", NULL },
     { "fast", 0, 0, G_OPTION_ARG_NONE, &c->fast, "Send the caller audio as fast as possible (playback stays real time)", NULL },
-    { "record", 0, 0, G_OPTION_ARG_FILENAME, &c->record_path, "Write what the caller heard as a mu-law WAV", "OUT.wav" },
-    { "summary", 0, 0, G_OPTION_ARG_FILENAME, &c->summary_path, "Also write the JSON summary here", "OUT.json" },
+    { "record", 0, 0, G_OPTION_ARG_FILENAME, &c->record_path, "Write what the caller heard as a mu-law WAV (several calls: a %d pattern or a directory)", "OUT.wav" },
+    { "load", 0, 0, G_OPTION_ARG_NONE, &o->load, "Load mode: numbered frames, matched when they come back; one JSON report (replaces --play)", NULL },
+    { "duration-ms", 0, 0, G_OPTION_ARG_INT, &o->duration_ms, "--load: how long each call sends its frames (default 10000)", "MS" },
+    { "summary", 0, 0, G_OPTION_ARG_FILENAME, &c->summary_path, "Also write the JSON summary line(s) here", "OUT.json" },
     { NULL }
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("- a local Twilio Media Streams caller");
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- a local Twilio: places calls through the voice webhook or to a Media Stream");
   GOptionGroup *group = g_option_group_new ("sim", "twilio-call-sim", "Show options", o, NULL);
 
   g_option_group_add_entries (group, entries);
   g_option_context_set_main_group (ctx, group);
   g_option_context_set_summary (ctx, "Exit: 0 ok, 1 protocol violations received, "
-      "2 usage error, 3 could not connect / handshake rejected.\n"
-      "The JSON summary is the last line on stdout (docs/twilio-call-sim.md).");
+      "2 usage error, 3 could not connect / handshake rejected, 4 webhook "
+      "answered non-2xx, 5 webhook timed out, 6 malformed TwiML, 7 bad <Stream url>.\n"
+      "A JSON summary line per call on stdout, then an aggregate line when "
+      "--calls > 1; with --load, one JSON report instead (docs/twilio-call-sim.md).");
   if (!g_option_context_parse (ctx, argc, argv, error))
     return FALSE;
   if (*argc > 1)
-    return usage_error (error, "unexpected argument '%s'", (*argv)[1]);
+    return gtr_option_error (error, "unexpected argument '%s'", (*argv)[1]);
   return check_options (o, error);
 }
 
@@ -203,8 +329,14 @@ options_clear (Options *o)
   SimConfig *c = &o->cfg;
 
   g_free (c->url);
+  g_free (c->twiml_url);
+  g_free (c->from);
+  g_free (c->to);
+  g_free (o->auth_token_file);
   g_free (c->auth_token);
   g_free (c->signature_url);
+  g_free (c->public_url);
+  g_clear_pointer (&c->tunnel, sim_tunnel_free);
   g_free (c->ca_file);
   g_free (c->stream_sid);
   g_free (c->call_sid);
@@ -222,7 +354,8 @@ options_clear (Options *o)
 int
 main (int argc, char **argv)
 {
-  Options o = { .linger_ms = -1, .until_quiet_ms = -1 };
+  Options o = { .linger_ms = -1, .until_quiet_ms = -1, .calls = 1, .duration_ms = -1,
+    .webhook_timeout_ms = DEFAULT_WEBHOOK_TIMEOUT_MS };
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) caller = NULL;
   int code = SIM_EXIT_USAGE;
@@ -234,9 +367,11 @@ main (int argc, char **argv)
   } else if ((caller = render_caller (o.play, &error)) == NULL) {
     g_printerr ("twilio-call-sim: %s\n", error->message);
   } else {
-    code = sim_call_run (&o.cfg, caller);
+    code = sim_run (&o.cfg, caller);
   }
   options_clear (&o);
   gst_deinit ();
+  /* https webhooks and wss streams leave TLS workers in GLib's pool */
+  gtr_stop_idle_pool_threads ();
   return code;
 }
