@@ -8,6 +8,7 @@ protocol summary, the API's event log, the bridge's exit code.
 Run by meson (tests/integration/meson.build) with the paths of the tools in
 the environment; `test-call.py NAME` runs one test.
 """
+import base64
 import json
 import re
 import os
@@ -250,6 +251,42 @@ class TestCall(unittest.TestCase):
         self.assertTrue(any("pressed 5" in i for i in items), items)
         self.assertIn("twilio/dtmf", call.bridge_out)
 
+    def assert_ended_after_last_words(self, call, caller_ms):
+        """The agent's last words were heard in full, then the stream closed."""
+        self.assert_clean_call(call)
+        sent = sum(len(base64.b64decode(e["delta"])) for e in call.api_events("out", "response.output_audio.delta"))
+        self.assertGreater(sent, 4000, call.describe())
+        self.assertEqual(call.summary["bytes_received"], sent, "all the agent's audio reached the caller")
+        self.assertEqual(call.summary["played_ms"] * 8, sent, "and all of it was played\n" + call.describe())
+        _, heard = wav_data(call.heard)
+        runs = speech_runs(heard)
+        self.assertEqual(len(runs), 1, runs)
+        (start, end), = runs
+        self.assertGreaterEqual(end - start, sent - 160, "the goodbye is heard in full")
+        # Then the stream closed: the call ended there, long before the
+        # caller's audio (the server closed first), and soon after the goodbye.
+        self.assertLess(len(heard), caller_ms * 8 - 2000 * 8, call.describe())
+        self.assertLess(len(heard) - end, 1500 * 8, f"the stream closed {(len(heard) - end) / 8} ms after the goodbye")
+        print(f"goodbye {(end - start) / 8:.0f} ms heard in full; the stream closed "
+              f"{(len(heard) - end) / 8:.0f} ms after it", file=sys.stderr)
+
+    def test_hang_up_tool(self):
+        """The agent calls end_call after its goodbye: the caller hears all of it, then the line closes."""
+        call = Call(self, mock_args=["--mode", "tone", "--end-call-turn", "1"],
+                    sim_args=["--play", "silence:1000", "--play", "tone:500:1500", "--play", "silence:10000"])
+        self.assert_ended_after_last_words(call, 12500)
+        self.assertIn("openai-realtime/hang-up", call.bridge_out, call.describe())
+        self.assertIn("the caller said goodbye", call.bridge_out)
+
+    def test_transfer_tool(self):
+        """The agent calls transfer_call: the target is posted, the last words play out, then the line closes."""
+        call = Call(self, mock_args=["--mode", "tone", "--transfer-call-turn", "1"],
+                    element_props=["transfer-to=+15551234567"],
+                    sim_args=["--play", "silence:1000", "--play", "tone:500:1500", "--play", "silence:10000"])
+        self.assert_ended_after_last_words(call, 12500)
+        line = next((l for l in call.bridge_out.splitlines() if "openai-realtime/transfer" in l), "")
+        self.assertIn("target=(string)+15551234567", line, call.describe())
+
     def test_pipelines_bridge_sh(self):
         """pipelines/bridge.sh, as written, bridges a call (the API pointed at realtime-mock)."""
         def bridge(api, port):
@@ -288,6 +325,116 @@ class TestCall(unittest.TestCase):
         self.assertEqual(update["session"]["audio"]["output"]["format"], pcm)
         self.assertTrue(any(e["dir"] == "out" and e["event"]["type"] == "response.output_audio.delta"
                             for e in events), "the agent spoke (the greeting)")
+
+    # ---- keeping the session: the call survives a lost API session ----
+
+    def keeping_call(self, mock_args, element_props, turns, gap_ms=2500):
+        """A call of `turns` echo turns (tone, then `gap_ms` of silence) on a
+        bridge that transcribes the caller, so both sides carry over."""
+        caller = os.path.join(tempfile.mkdtemp(), "caller.wav")
+        segments = [("silence", 600)]
+        for i in range(turns):
+            segments += [("tone", 500 + 100 * i, 800), ("silence", gap_ms)]
+        make_mulaw_wav(caller, segments)
+        call = Call(self, mock_args=["--mode", "echo", "--transcript", "hello there", *mock_args],
+                    element_props=["transcription-model=whisper-1", *element_props],
+                    sim_args=["--wav", caller, "--linger", "1500"])
+        self.assertEqual((call.sim_rc, call.summary["violations"], call.bridge_rc), (0, 0, 0),
+                         call.describe())
+        _, sent = wav_data(caller)
+        _, heard = wav_data(call.heard)
+        return call, speech_runs(sent), speech_runs(heard), sent, heard
+
+    def reconnected(self, call, reason):
+        """The bridge's openai-realtime/reconnected messages with `reason`: their gap-ms."""
+        gaps = [int(m.group(1)) for l in call.bridge_out.splitlines()
+                if "openai-realtime/reconnected" in l and f"reason=(string){reason}" in l
+                for m in [re.search(r"gap-ms=\(gint64\)(-?\d+)", l)] if m]
+        self.assertTrue(gaps, f"no reconnected ({reason})\n" + call.describe())
+        return gaps
+
+    def assert_carried_over(self, call):
+        """Every session after the first got the conversation as items, valid
+        under the strict schema (tests/data/validate-event)."""
+        sessions = []
+        for e in call.events:
+            if e.get("dir") == "in" and e.get("event", {}).get("type") == "session.update" \
+                    and e["session"] not in sessions:
+                sessions.append(e["session"])
+        self.assertGreaterEqual(len(sessions), 2, call.describe())
+        for sid in sessions[1:]:
+            items = [e["event"]["item"] for e in call.events
+                     if e.get("session") == sid and e.get("dir") == "in"
+                     and e["event"].get("type") == "conversation.item.create"]
+            roles = {i["role"] for i in items}
+            self.assertEqual(roles, {"user", "assistant"}, f"session {sid}: {items}")
+            self.assertTrue(all(i["content"][0]["text"] == "hello there" for i in items), items)
+        client = os.path.join(call.dir, "client.jsonl")
+        with open(client, "w") as f:
+            for e in call.events:
+                if e.get("dir") == "in" and "event" in e:
+                    f.write(json.dumps(e["event"]) + "\n")
+        check = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "data", "validate-event"), client],
+                               capture_output=True, text=True)
+        self.assertEqual(check.returncode, 0, check.stdout[-3000:] + check.stderr[-3000:])
+
+    def assert_answered(self, turns, answers, sent, heard, call, exact=()):
+        """One answer after each turn; those in `exact` the turn's words, byte for byte."""
+        self.assertEqual(len(answers), len(turns), f"heard {answers}\n" + call.describe())
+        for i, ((ts, te), (hs, he)) in enumerate(zip(turns, answers)):
+            self.assertGreater(hs, te, "an answer comes after its turn")
+            print(f"  turn {i + 1}: answered {(hs - te) // 8} ms after it ended")
+            if i in exact:
+                self.assertEqual(heard[hs:hs + te - ts], sent[ts:te], f"turn {i + 1} echoed byte for byte")
+
+    def test_dropped_connection_reconnects(self):
+        """The API's socket dies mid-answer (no close frame): a new session with the
+        conversation, and the caller's next turn is answered."""
+        call, turns, answers, sent, heard = self.keeping_call(["--drop-mid-response", "2"], [], 3)
+        gap, = self.reconnected(call, "dropped")
+        print(f"  dropped mid-response: {gap} ms without a session")
+        self.assertLess(gap, 2000)
+        self.assertEqual(call.api_events("out", "error"), [], call.describe())
+        # turn 2's answer was cut after its first 100 ms delta: a short run, or none
+        full = [a for a in answers if a[1] - a[0] > 400 * 8]
+        self.assertEqual(len(full), 2, f"answers {answers}\n" + call.describe())
+        self.assertGreater(full[1][0], turns[2][1], "the third turn is answered")
+        self.assertEqual(heard[full[1][0]:full[1][0] + turns[2][1] - turns[2][0]], sent[turns[2][0]:turns[2][1]])
+        self.assert_carried_over(call)
+
+    def test_expired_session_reconnects(self):
+        """session_expired (the 60-minute limit, shortened): the call goes on in a new session."""
+        call, turns, answers, sent, heard = self.keeping_call(["--session-max", "3500"], [], 2)
+        gaps = self.reconnected(call, "session_expired")   # each session expires
+        print(f"  session_expired {len(gaps)} times: {gaps} ms without a session")
+        self.assertLess(max(gaps), 2000)
+        self.assert_answered(turns, answers, sent, heard, call, exact=(0, 1))
+        self.assert_carried_over(call)
+
+    def test_stall_reconnects(self):
+        """The API stops answering without closing (the mock freezes for 3 s):
+        noticed within liveness-timeout-ms, a new session once it answers again."""
+        call, turns, answers, sent, heard = self.keeping_call(
+            ["--stall-after", "4000", "--stall-for", "3000"], ["liveness-timeout-ms=2000"], 2, gap_ms=6000)
+        self.assertIn("openai-realtime/reconnecting", call.bridge_out)
+        gap, = self.reconnected(call, "stalled")
+        print(f"  stalled: {gap} ms without a session (the mock froze for 3000 ms)")
+        self.assertLess(gap, 3000 + 2000 + 1000)
+        self.assert_answered(turns, answers, sent, heard, call, exact=(0, 1))
+        self.assert_carried_over(call)
+
+    def test_long_call_hands_over_without_gap(self):
+        """A long call in short (session-max-age-ms=2500): the next session is opened in
+        advance and switched to between turns; every turn is answered, byte for byte,
+        and no session is ever lost."""
+        call, turns, answers, sent, heard = self.keeping_call([], ["session-max-age-ms=2500"], 5, gap_ms=1800)
+        gaps = self.reconnected(call, "handover")
+        print(f"  {len(gaps)} handovers, gaps {gaps} ms")
+        self.assertGreaterEqual(len(gaps), 2)
+        self.assertEqual(set(gaps), {0})
+        self.assertNotIn("openai-realtime/reconnecting", call.bridge_out)
+        self.assert_answered(turns, answers, sent, heard, call, exact=range(5))
+        self.assert_carried_over(call)
 
 
 if __name__ == "__main__":
