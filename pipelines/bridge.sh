@@ -11,7 +11,7 @@
 #
 # Environment: OPENAI_API_KEY (required), PORT (8080), ADDRESS (127.0.0.1: a
 # tunnel on this machine; 0.0.0.0 to take connections from elsewhere),
-# INSTRUCTIONS, GREETING, VOICE (marin), MODEL (gpt-realtime), URI (the API;
+# INSTRUCTIONS, GREETING, VOICE (marin), MODEL (gpt-realtime-2.1), URI (the API;
 # e.g. ws://127.0.0.1:PORT/v1/realtime for realtime-mock with
 # OPENAI_API_KEY=test-key, as tests/integration does).  The key is read by openairealtime from
 # OPENAI_API_KEY, so it never appears on a command line.  See
@@ -35,7 +35,7 @@ exec gst-launch-1.0 -e \
   twiliosrc address="${ADDRESS:-127.0.0.1}" port="${PORT:-8080}" ! \
   openairealtime \
     uri="${URI:-wss://api.openai.com/v1/realtime}" \
-    model="${MODEL:-gpt-realtime}" \
+    model="${MODEL:-gpt-realtime-2.1}" \
     voice="${VOICE:-marin}" \
     instructions="${INSTRUCTIONS:-You are a friendly, concise phone assistant. Keep answers short.}" \
     greeting="${GREETING:-Hello! How can I help you today?}" ! \

@@ -17,12 +17,12 @@
 #      the pipeline ends (EOS) when you hang up.
 #
 # Environment: PORT (8080), ADDRESS (127.0.0.1: a tunnel connects locally;
-# 0.0.0.0 to accept other hosts), STREAM_PATH (/media).  Optional handshake
-# check: PUBLIC_URL (the wss:// URL in the TwiML) and TWILIO_AUTH_TOKEN —
-# twiliosrc then answers 403 to any handshake Twilio did not sign.  The
-# token is passed as a property on gst-launch's command line, so it is
-# visible to other users of this machine in `ps`; use the embedded API
-# (docs/twilio-elements.md) where that matters.
+# 0.0.0.0 to accept other hosts), STREAM_PATH (/media).  Handshake check:
+# PUBLIC_URL (the wss:// URL in the TwiML) with TWILIO_AUTH_TOKEN in the
+# environment — twiliosrc reads the token from there itself, so it never
+# appears on a command line (`ps`) or in GStreamer's parse log, and answers
+# 403 to any handshake Twilio did not sign.  TWILIO_AUTH_TOKEN without
+# PUBLIC_URL is refused: the signature cannot be checked.
 # See docs/twilio-elements.md.
 set -eu
 
@@ -34,8 +34,8 @@ fi
 
 set -- twiliosrc address="${ADDRESS:-127.0.0.1}" port="${PORT:-8080}" \
   path="${STREAM_PATH:-/media}"
-if [ -n "${PUBLIC_URL:-}" ] && [ -n "${TWILIO_AUTH_TOKEN:-}" ]; then
-  set -- "$@" public-url="$PUBLIC_URL" auth-token="$TWILIO_AUTH_TOKEN"
+if [ -n "${PUBLIC_URL:-}" ]; then
+  set -- "$@" public-url="$PUBLIC_URL"
 fi
 
 echo "echo.sh: waiting for one call on ws://${ADDRESS:-127.0.0.1}:${PORT:-8080}${STREAM_PATH:-/media}" >&2

@@ -32,7 +32,7 @@ exec gst-launch-1.0 -e \
   ${MIC:-autoaudiosrc} ! audioconvert ! audioresample ! \
   openairealtime \
     uri="${URI:-wss://api.openai.com/v1/realtime}" \
-    model="${MODEL:-gpt-realtime}" \
+    model="${MODEL:-gpt-realtime-2.1}" \
     voice="${VOICE:-marin}" \
     noise-reduction=far-field \
     instructions="${INSTRUCTIONS:-You are a helpful voice assistant. Keep answers short.}" \
