@@ -49,16 +49,35 @@ place_call (Run *run)
   sim_call_start (call);
 }
 
+static void schedule_next (Run *run);
+
 static gboolean
 on_ramp (gpointer user_data)
 {
   Run *run = user_data;
 
-  place_call (run);
-  if (run->calls->len < run->cfg->calls)
-    return G_SOURCE_CONTINUE;
   run->ramp_id = 0;
+  place_call (run);
+  schedule_next (run);
   return G_SOURCE_REMOVE;
+}
+
+/* Call k (0-based) is placed k × --ramp-ms after the first, on the
+ * monotonic clock its placed_us is read from: a one-shot timer per call,
+ * rounded up to the millisecond, so no call is early and lateness does not
+ * add up (a repeating timer would fire short intervals to catch up). */
+static void
+schedule_next (Run *run)
+{
+  gint64 base, target, now;
+
+  if (run->calls->len >= run->cfg->calls || run->hanging_up)
+    return;
+  base = sim_call_placed_us (g_ptr_array_index (run->calls, 0));
+  target = base + (gint64) run->calls->len * run->cfg->ramp_ms * 1000;
+  now = g_get_monotonic_time ();
+  run->ramp_id = g_timeout_add (target > now ? (guint) ((target - now + 999) / 1000) : 0,
+      on_ramp, run);
 }
 
 /* SIGINT/SIGTERM hang up like a caller: stop, close, record, summary. */
@@ -82,8 +101,8 @@ place_calls (Run *run)
   if (run->cfg->ramp_ms == 0)
     while (run->calls->len < run->cfg->calls)
       place_call (run);
-  else if (run->calls->len < run->cfg->calls)
-    run->ramp_id = g_timeout_add (run->cfg->ramp_ms, on_ramp, run);
+  else
+    schedule_next (run);
 }
 
 char *
