@@ -150,6 +150,7 @@
 #include "gstopenairealtime-enums.h"
 #include "gstopenairealtime-enumtypes.h"
 #include "gstopenairealtime-tools.h"
+#include "gstopenaiapi.h"
 
 #include <string.h>
 #include <gst/base/gstadapter.h>
@@ -537,41 +538,6 @@ eagerness_name (GstOpenaiRealtimeEagerness eagerness)
   return names[eagerness];
 }
 
-/* Replace each {name} with the call's custom parameter `name`; unknown
- * placeholders stay as written. */
-static char *
-fill_placeholders (const char *text, const GstStructure *params)
-{
-  GString *out;
-  const char *p = text;
-
-  if (!text)
-    return NULL;
-  out = g_string_new (NULL);
-  while (*p) {
-    const char *close = NULL;
-    if (*p == '{' && params)
-      close = strchr (p + 1, '}');
-    if (close) {
-      g_autofree char *name = g_strndup (p + 1, close - p - 1);
-      const char *value = gst_structure_get_string (params, name);
-      if (value) {
-        g_string_append (out, value);
-        p = close + 1;
-        continue;
-      }
-    }
-    g_string_append_c (out, *p++);
-  }
-  return g_string_free (out, FALSE);
-}
-
-static gboolean
-has_placeholder (const char *text)
-{
-  return text && strchr (text, '{') && strchr (text, '}');
-}
-
 static void
 settings_to_config (const Settings *s, const GstStructure *params,
     GtrRealtimeSessionConfig *c)
@@ -605,7 +571,7 @@ settings_to_config (const Settings *s, const GstStructure *params,
   c->voice = g_strdup (voice_name (s->voice));
   c->speed = s->speed;
   c->audio_only = TRUE;
-  c->instructions = fill_placeholders (s->instructions, params);
+  c->instructions = gtr_api_fill_placeholders (s->instructions, params);
   c->max_output_tokens = s->max_output_tokens;
   c->tool_choice = g_strdup (s->tool_choice && *s->tool_choice ? s->tool_choice : NULL);
 }
@@ -650,52 +616,12 @@ is_failed (GstOpenaiRealtime *self)
   return failed;
 }
 
-static const char *
-tls_reason (GTlsCertificateFlags flags)
-{
-  if (flags & G_TLS_CERTIFICATE_UNKNOWN_CA)
-    return "the certificate is signed by an unknown authority";
-  if (flags & G_TLS_CERTIFICATE_BAD_IDENTITY)
-    return "the certificate does not match the host name";
-  if (flags & G_TLS_CERTIFICATE_EXPIRED)
-    return "the certificate has expired";
-  if (flags & G_TLS_CERTIFICATE_NOT_ACTIVATED)
-    return "the certificate is not yet valid";
-  if (flags & G_TLS_CERTIFICATE_REVOKED)
-    return "the certificate has been revoked";
-  if (flags & G_TLS_CERTIFICATE_INSECURE)
-    return "the certificate uses an insecure algorithm";
-  return "the certificate was not accepted";
-}
-
 /* A failed WebSocket handshake as the RESOURCE error a user can act on. */
 static void
 post_handshake_error (GstOpenaiRealtime *self, GError *err, guint status)
 {
-  const char *where = self->endpoint;
-
-  if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED)) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("could not connect to %s: connection refused", where),
-        ("%s", err->message));
-  } else if (err->domain == G_TLS_ERROR || self->tls_errors) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("TLS handshake with %s failed: %s", where,
-            self->tls_errors ? tls_reason (self->tls_errors) : err->message),
-        ("%s", err->message));
-  } else if (status == SOUP_STATUS_UNAUTHORIZED || status == SOUP_STATUS_FORBIDDEN) {
-    GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, NOT_AUTHORIZED,
-        ("the API rejected the key (HTTP %u)", status), ("%s", err->message),
-        ("http-status-code", G_TYPE_UINT, status, NULL));
-  } else if (status >= 200 && status != SOUP_STATUS_SWITCHING_PROTOCOLS) {
-    GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_READ,
-        ("HTTP %u %s from %s", status, soup_status_get_phrase (status), where),
-        ("%s", err->message),
-        ("http-status-code", G_TYPE_UINT, status, NULL));
-  } else {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("could not connect to %s: %s", where, err->message), (NULL));
-  }
+  gtr_api_post_handshake_error (GST_ELEMENT (self), self->endpoint, err, status,
+      self->tls_errors);
   mark_failed (self);
 }
 
@@ -1056,7 +982,7 @@ build_session_update (GstOpenaiRealtime *self, gboolean instructions_only,
   if (!instructions_only)
     effort = reasoning_effort_name (self->settings.reasoning_effort);
   if (instructions_only) {
-    config.instructions = fill_placeholders (self->settings.instructions,
+    config.instructions = gtr_api_fill_placeholders (self->settings.instructions,
         self->call_params);
   } else {
     settings_to_config (&self->settings, self->call_params, &config);
@@ -1532,49 +1458,14 @@ on_ws_error (SoupWebsocketConnection *conn, GError *err, gpointer data)
 /* ------------------------------------------------------------------------ */
 /* Bounds on the connect and the confirmation (network thread)              */
 
-/* "tls-handshaking", …, or "none" before the first event. */
-static const char *
-socket_event_name (gint event)
-{
-  GEnumClass *klass = g_type_class_ref (G_TYPE_SOCKET_CLIENT_EVENT);
-  GEnumValue *value = g_enum_get_value (klass, event);
-  const char *nick = value ? value->value_nick : "none";
-
-  g_type_class_unref (klass);
-  return nick;                  /* static strings of the registered type */
-}
-
 static void
 on_network_event (SoupMessage *msg, GSocketClientEvent event,
     GIOStream *connection, gpointer data)
 {
   GstOpenaiRealtime *self = data;
 
-  GST_DEBUG_OBJECT (self, "handshake: %s", socket_event_name (event));
+  GST_DEBUG_OBJECT (self, "handshake: %s", gtr_api_socket_event_name (event));
   self->net_phase = event;
-}
-
-/* Where a connect that did not finish stopped, in words a user can act on. */
-static const char *
-connect_stall_reason (gint phase)
-{
-  switch (phase) {
-    case G_SOCKET_CLIENT_TLS_HANDSHAKING:
-      return "the TLS handshake did not finish (a wss:// URI at a plain-text "
-          "server?)";
-    case G_SOCKET_CLIENT_CONNECTED:
-    case G_SOCKET_CLIENT_PROXY_NEGOTIATING:
-    case G_SOCKET_CLIENT_PROXY_NEGOTIATED:
-    case G_SOCKET_CLIENT_TLS_HANDSHAKED:
-    case G_SOCKET_CLIENT_COMPLETE:
-      return "the server accepted the connection but did not answer the "
-          "WebSocket upgrade";
-    case G_SOCKET_CLIENT_RESOLVED:
-    case G_SOCKET_CLIENT_CONNECTING:
-      return "no TCP connection was established (the server does not answer)";
-    default:                   /* none yet, or resolving */
-      return "the host name was not resolved";
-  }
 }
 
 /* connect-timeout-ms passed: report, then cancel (the callback of the
@@ -1592,8 +1483,8 @@ on_connect_timeout (gpointer data)
   }
   GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_READ,
       ("no WebSocket handshake from %s within %u ms: %s", self->endpoint,
-          self->connect_timeout_ms, connect_stall_reason (self->net_phase)),
-      ("last network event: %s", socket_event_name (self->net_phase)),
+          self->connect_timeout_ms, gtr_api_connect_stall_reason (self->net_phase)),
+      ("last network event: %s", gtr_api_socket_event_name (self->net_phase)),
       ("timeout-ms", G_TYPE_UINT, self->connect_timeout_ms, NULL));
   mark_failed (self);
   g_cancellable_cancel (self->cancellable);
@@ -1651,21 +1542,14 @@ on_accept_certificate (SoupMessage *msg, GTlsCertificate *cert,
     GTlsCertificateFlags errors, gpointer data)
 {
   GstOpenaiRealtime *self = data;
-  GUri *uri = soup_message_get_uri (msg);
-  g_autoptr (GSocketConnectable) identity = NULL;
-  GTlsCertificateFlags flags;
 
   self->tls_errors = errors;
   if (!self->extra_ca)
     return FALSE;
-  identity = g_network_address_new (g_uri_get_host (uri), g_uri_get_port (uri));
-  flags = g_tls_database_verify_chain (self->extra_ca, cert,
-      G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER, identity, NULL,
-      G_TLS_DATABASE_VERIFY_NONE, NULL, NULL);
-  self->tls_errors = flags;
+  self->tls_errors = gtr_api_verify_with_ca (self->extra_ca, msg, cert);
   GST_DEBUG_OBJECT (self, "certificate checked against tls-ca-file: flags 0x%x",
-      flags);
-  return flags == 0;
+      self->tls_errors);
+  return self->tls_errors == 0;
 }
 
 static void
@@ -1745,26 +1629,6 @@ build_uri (const char *uri_str, const char *model, GError **error)
       query, NULL);
 }
 
-static gboolean
-is_azure_host (const char *host)
-{
-  return host && g_str_has_suffix (host, ".openai.azure.com");
-}
-
-/* The key as the host expects it: Azure's api-key header, or Bearer. */
-static void
-set_auth_header (SoupMessage *msg, const char *host, const char *api_key)
-{
-  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
-
-  if (is_azure_host (host)) {
-    soup_message_headers_replace (headers, "api-key", api_key);
-  } else {
-    g_autofree char *bearer = g_strdup_printf ("Bearer %s", api_key);
-    soup_message_headers_replace (headers, "Authorization", bearer);
-  }
-}
-
 typedef struct {
   GstOpenaiRealtime *self;
   char *uri;
@@ -1779,14 +1643,8 @@ typedef struct {
 static gboolean
 load_extra_ca (GstOpenaiRealtime *self, const char *ca_file)
 {
-  g_autoptr (GError) err = NULL;
-
-  self->extra_ca = g_tls_file_database_new (ca_file, &err);
-  if (self->extra_ca)
-    return TRUE;
-  GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-      ("could not read tls-ca-file %s: %s", ca_file, err->message), (NULL));
-  return FALSE;
+  self->extra_ca = gtr_api_load_ca (GST_ELEMENT (self), ca_file);
+  return self->extra_ca != NULL;
 }
 
 static gboolean
@@ -1814,11 +1672,8 @@ start_connect (gpointer data)
     g_clear_object (&self->extra_ca);
     return G_SOURCE_REMOVE;
   }
-  self->endpoint = g_strdup_printf ("%s:%d", g_uri_get_host (uri),
-      g_uri_get_port (uri) > 0 ? g_uri_get_port (uri)
-      : (g_str_equal (g_uri_get_scheme (uri), "wss")
-          || g_str_equal (g_uri_get_scheme (uri), "https")) ? 443 : 80);
-  set_auth_header (self->handshake, g_uri_get_host (uri), args->api_key);
+  self->endpoint = gtr_api_endpoint (uri);
+  gtr_api_set_auth_header (self->handshake, g_uri_get_host (uri), args->api_key);
   /* also records why the system CAs refused the peer, for the error text */
   g_signal_connect (self->handshake, "accept-certificate",
       G_CALLBACK (on_accept_certificate), self);
@@ -1848,11 +1703,7 @@ static void
 connect_args_fill (GstOpenaiRealtime *self, ConnectArgs *args)
 {
   g_mutex_lock (&self->settings_lock);
-  args->api_key = g_strdup (self->settings.api_key);
-  if (!args->api_key || !*args->api_key) {
-    g_free (args->api_key);
-    args->api_key = g_strdup (g_getenv ("OPENAI_API_KEY"));
-  }
+  args->api_key = gtr_api_key_resolve (self->settings.api_key);
   args->uri = g_strdup (self->settings.uri);
   args->model = g_strdup (self->settings.model);
   args->ca_file = g_strdup (self->settings.tls_ca_file);
@@ -1864,9 +1715,7 @@ connect_args_fill (GstOpenaiRealtime *self, ConnectArgs *args)
 static void
 connect_args_clear (ConnectArgs *args)
 {
-  if (args->api_key)
-    memset (args->api_key, 0, strlen (args->api_key));
-  g_free (args->api_key);
+  gtr_api_key_free (args->api_key);
   g_free (args->uri);
   g_free (args->model);
   g_free (args->ca_file);
@@ -2449,7 +2298,7 @@ on_handover_due (gpointer data)
     self->standby_handshake = soup_message_new_from_uri ("GET", uri);
   if (self->standby_handshake) {
     GST_INFO_OBJECT (self, "opening the next session in advance");
-    set_auth_header (self->standby_handshake, g_uri_get_host (uri), args.api_key);
+    gtr_api_set_auth_header (self->standby_handshake, g_uri_get_host (uri), args.api_key);
     g_signal_connect (self->standby_handshake, "accept-certificate",
         G_CALLBACK (on_accept_certificate), self);
     g_mutex_lock (&self->lock);
@@ -2754,7 +2603,7 @@ handle_call_event (GstOpenaiRealtime *self, const GstStructure *s)
   g_mutex_unlock (&self->lock);
 
   g_mutex_lock (&self->settings_lock);
-  needed = has_placeholder (self->settings.instructions);
+  needed = gtr_api_has_placeholder (self->settings.instructions);
   g_mutex_unlock (&self->settings_lock);
   if (needed)
     run_on_net (self, send_instructions_update, NULL, NULL);
