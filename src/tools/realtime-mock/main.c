@@ -191,6 +191,9 @@ parse_options (Options *opts, int *argc, char ***argv, GError **error)
     { "reject-sessions", 0, 0, G_OPTION_ARG_NONE, &opts->config.reject_sessions, "Reject every session.update (GPT-Live: session.start)", NULL },
     { "live-wrong-format", 0, 0, G_OPTION_ARG_NONE, &opts->config.live_wrong_format,
       "GPT-Live: session.started confirms (and the session uses) another audio format than asked", NULL },
+    { "live-burst", 0, 0, G_OPTION_ARG_NONE, &opts->config.live_burst,
+      "GPT-Live: send each agent turn's audio at once (faster than real time); a caller who "
+      "talks over it gets a first transcript fragment at once", NULL },
     { "close-after", 0, 0, G_OPTION_ARG_INT, &opts->close_after, "Close (1000) MS after session.created", "MS" },
     { "session-max", 0, 0, G_OPTION_ARG_INT, &opts->session_max, "session_expired, close 1001 after MS", "MS" },
     { "first-delta-delay-ms", 0, 0, G_OPTION_ARG_INT, &opts->first_delta_delay, "Delay each response's first audio delta", "MS" },

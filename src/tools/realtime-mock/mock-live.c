@@ -66,6 +66,8 @@ struct _MockLive {
   guint speak_timer;
   gboolean steady;
   guint ordinal;
+  guint64 burst_until_ms;           /* --live-burst: when the sent audio would have played */
+  gsize heard_early;                /* bytes of the caller's transcript sent at a barge-in */
 
   guint close_timer, expire_timer;
 };
@@ -278,6 +280,8 @@ deliver_chunk (gpointer data)
         s->speak_start_ms + to);
   }
   if (s->offset < total) {
+    if (s->config->live_burst)   /* the whole turn at once */
+      return deliver_chunk (s);
     if (s->steady)
       return G_SOURCE_CONTINUE;
     s->steady = TRUE;
@@ -363,6 +367,8 @@ speak (MockLive *s, const char *transcript)
   s->speak_start_ms = now_ms (s);
   s->steady = FALSE;
   s->ordinal = mock_session_next_response_ordinal ();
+  s->burst_until_ms = s->speak_start_ms + s->config->first_delta_delay_ms
+      + g_bytes_get_size (s->speech) / s->format->bytes_per_ms;
   s->speak_timer = g_timeout_add (s->config->first_delta_delay_ms, deliver_chunk, s);
 }
 
@@ -495,11 +501,17 @@ delegate (MockLive *s)
 /* ---------- the caller's audio ---------- */
 
 static char *
-caller_transcript (MockLive *s)
+caller_transcript_n (MockLive *s, guint turn)
 {
   if (s->config->transcript)
     return g_strdup (s->config->transcript);
-  return g_strdup_printf ("caller turn %u", s->turns);
+  return g_strdup_printf ("caller turn %u", turn);
+}
+
+static char *
+caller_transcript (MockLive *s)
+{
+  return caller_transcript_n (s, s->turns);
 }
 
 static gsize
@@ -517,9 +529,20 @@ on_vad (MockVadEvent what, guint64 ms, gpointer data)
 
   if (what == MOCK_VAD_SPEECH_STARTED) {
     s->onset_ms = ms;
+    s->heard_early = 0;
     if (s->speech) {   /* barge-in: the model falls silent, and says nothing about it */
       GST_INFO ("session %s: the caller talks over the agent at %" G_GUINT64_FORMAT " ms", s->id, ms);
       stop_speaking (s);
+    } else if (s->config->live_burst && ms < s->burst_until_ms) {
+      /* --live-burst: the agent's audio is all out but still playing at
+       * the client; the first words the caller says come as a transcript
+       * fragment at once, the rest when the turn ends */
+      g_autofree char *next = caller_transcript_n (s, s->turns + 1);
+      const char *space = strchr (next, ' ');
+
+      s->heard_early = space ? (gsize) (space - next) : strlen (next);
+      text = g_strndup (next, s->heard_early);
+      send_transcript (s, "session.input_transcript.delta", text, ms, ms);
     }
     return;
   }
@@ -529,7 +552,9 @@ on_vad (MockVadEvent what, guint64 ms, gpointer data)
   s->last_turn = g_bytes_new (s->raw->data + from, to - from);
   s->turns++;
   text = caller_transcript (s);
-  send_transcript (s, "session.input_transcript.delta", text, s->onset_ms, ms);
+  send_transcript (s, "session.input_transcript.delta", text + MIN (s->heard_early, strlen (text)),
+      s->onset_ms, ms);
+  s->heard_early = 0;
   if (s->config->function_call_turn && s->turns == s->config->function_call_turn
       && !s->function_called) {
     s->function_called = TRUE;

@@ -36,6 +36,7 @@ typedef struct {
   guint end_call_turn;           /* 0: none; else that turn's answer calls end_call */
   guint transfer_call_turn;      /* 0: none; likewise transfer_call */
   gboolean live_wrong_format;    /* GPT-Live: session.started confirms another format */
+  gboolean live_burst;           /* GPT-Live: a turn's audio at once, early caller fragments */
 } MockConfig;
 
 typedef struct _MockSession MockSession;
