@@ -1,4 +1,5 @@
-/* Enumerations of openairealtime's properties.  gnome.mkenums_simple turns
+/* Enumerations of the openai plugin's properties (openairealtime's and
+ * openailive's).  gnome.mkenums_simple turns
  * this header into GTypes (gstopenairealtime-enumtypes.h), so that
  * gst-inspect-1.0 lists every value with its nick. */
 #pragma once
@@ -53,5 +54,12 @@ typedef enum {
   GST_OPENAI_REALTIME_REASONING_EFFORT_HIGH,
   GST_OPENAI_REALTIME_REASONING_EFFORT_XHIGH,
 } GstOpenaiRealtimeReasoningEffort;
+
+/* openailive: session.delegation.type, who does the model's work
+ * (GPT-Live hands tasks off instead of calling tools itself). */
+typedef enum {
+  GST_OPENAI_LIVE_DELEGATION_CLIENT,     /* the application (delegation signal) */
+  GST_OPENAI_LIVE_DELEGATION_RESPONSES,  /* a Responses model, with the tools */
+} GstOpenaiLiveDelegation;
 
 G_END_DECLS

@@ -148,7 +148,8 @@ class Call:
         # gst-launch -m prints GstStructures, which escape spaces and commas.
         self.bridge_out = self.bridge_log.read().replace("\\", "")
         self.bridge_log.close()
-        self.events = [json.loads(l) for l in open(self.log) if l.strip()]
+        with open(self.log) as f:
+            self.events = [json.loads(l) for l in f if l.strip()]
 
     def api_events(self, direction, type_name):
         return [e["event"] for e in self.events

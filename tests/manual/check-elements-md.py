@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """docs/elements.md against gst-inspect-1.0, so that the two never disagree.
 
-For each element (twiliosrc, twiliosink, openairealtime) this runs
+For each element (twiliosrc, twiliosink, openairealtime, openailive) this runs
 `gst-inspect-1.0 --no-colors ELEMENT` and reads its `## ELEMENT` section of
 docs/elements.md, then checks, in both directions:
 
@@ -25,7 +25,7 @@ import re
 import subprocess
 import sys
 
-ELEMENTS = ["twiliosrc", "twiliosink", "openairealtime"]
+ELEMENTS = ["twiliosrc", "twiliosink", "openairealtime", "openailive"]
 CONTENT_COL = 27          # gst-inspect: "  %-25s" before a metadata value
 
 

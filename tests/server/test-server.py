@@ -961,6 +961,40 @@ class TestServer(unittest.TestCase):
         self.assertEqual(server.metric("twilio_realtime_webhooks_total", outcome="hangup"), 1)
         server.assert_clean_exit(server.stop())
 
+    def test_live_pipeline(self):
+        """--pipeline with openailive: calls through the webhook reach GPT-Live (the mock's /v1/live/sessions),
+        each caller hears its own words back, the session is counted as confirmed."""
+        mock = Mock(self, "--mode", "echo")
+        server = Server(self, ["--pipeline", "twiliosrc ! openailive ! twiliosink",
+                               "--realtime-url", f"{mock.url}/v1/live/sessions"])
+        wavs, procs = {}, {}
+        for i in range(2):
+            sid = f"CAlive{i:028d}"
+            wavs[sid] = os.path.join(server.dir, f"caller-{i}.wav")
+            tone_wav(wavs[sid], 400 + 100 * i)
+            procs[sid] = server.call(sid, "--wav", wavs[sid], "--linger", LINGER, webhook=True)
+        for sid, proc in procs.items():
+            rc, summary, err = finish(proc)
+            self.assertEqual((rc, summary["violations"]), (0, 0), f"{sid}: {err}\n{server.describe()}")
+            assert_heard_own_words(self, wavs[sid], server.record_path(sid), sid)
+        server.wait_metric("twilio_realtime_calls_active", 0)
+        self.assertEqual(server.metric("twilio_realtime_calls_ended_total", reason="stop"), 2)
+        self.assertEqual(server.metric("twilio_realtime_session_setup_seconds_count"), 2)
+        server.assert_clean_exit(server.stop())
+
+    def test_live_rejected_session(self):
+        """openailive whose session.start is rejected: that call ends as an error with the API's words."""
+        mock = Mock(self, "--mode", "echo", "--reject-sessions")
+        server = Server(self, ["--pipeline", "twiliosrc ! openailive ! twiliosink", "--prestart-timeout", "0",
+                               "--realtime-url", f"{mock.url}/v1/live/sessions"])
+        rc, summary, err = finish(server.call("CAlivereject", "--play", "silence:3000", record=False))
+        self.assertEqual(summary["media_received"], 0, "no audio from an unconfirmed session")
+        end = server.wait_line(lambda l: " call-end " in l)
+        self.assertIn("reason=error", end)
+        self.assertIn("rejected session.start", end)
+        self.assertLess(summary["media_sent"], 100, "the call was ended, not left in silence")
+        server.assert_clean_exit(server.stop())
+
     def test_systemd_unit(self):
         """The unit in docs/deployment.md is the shipped one, and systemd-analyze verify finds nothing wrong in it."""
         unit_path = os.path.join(ROOT, "src", "server", "twilio-realtime-server.service")
