@@ -51,6 +51,10 @@
  * over the agent (the first `session.input_transcript.delta` while agent
  * audio is unplayed), what is held is dropped and the src pad flushed
  * (twiliosink turns it into a Twilio `clear`).
+ *
+ * A lost session (no close frame, a close other than 1000, a stall, or
+ * session.closed with reason expired) is replaced: a new session with the
+ * conversation as its startup history (#GstOpenaiLive:reconnect-attempts).
  */
 
 #include <config.h>
@@ -90,6 +94,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_openai_live_debug);
 #define MIN_LIVENESS_TIMEOUT_MS 1500
 #define MAX_LIVENESS_TIMEOUT_MS 15000
 #define MAX_QUEUED_MS_MAX 10000
+#define DEFAULT_RECONNECT_ATTEMPTS 5
+#define DEFAULT_RECONNECT_BACKOFF_MS 250
+#define MAX_RECONNECT_DELAY_MS 8000
+#define HISTORY_KEPT 120        /* session.input takes at most 128 messages */
 
 #define HOLD_MS 5000            /* caller audio held before confirmation */
 #define APPEND_MIN_MS 20        /* batch appends to at least this much */
@@ -125,6 +133,8 @@ enum {
   PROP_CONFIRM_TIMEOUT_MS,
   PROP_LIVENESS_TIMEOUT_MS,
   PROP_MAX_QUEUED_MS,
+  PROP_RECONNECT_ATTEMPTS,
+  PROP_RECONNECT_BACKOFF_MS,
   PROP_STATS,
 };
 
@@ -160,6 +170,8 @@ typedef struct {
   guint confirm_timeout_ms;
   guint liveness_timeout_ms;
   guint max_queued_ms;
+  guint reconnect_attempts;
+  guint reconnect_backoff_ms;
 } Settings;
 
 typedef struct {
@@ -178,6 +190,7 @@ typedef struct {
   guint64 delegations;
   guint64 dropped_input_bytes;
   guint64 dropped_unconfirmed;  /* deltas before confirmation */
+  guint64 reconnects;          /* sessions that replaced a lost one */
 } Stats;
 
 enum { END_NONE, END_WAITING, END_DONE };
@@ -247,7 +260,24 @@ struct _GstOpenaiLive {
   gint ending;                 /* END_*: the call ends after the last words */
   gint64 end_asked_us;
   char *end_reason;
+  char *uri;                   /* this run's, for a reconnect */
+
+  /* keeping the call when the session is lost (network thread) */
+  guint reconnect_attempts;    /* this run's bounds */
+  guint reconnect_backoff_ms;
+  GPtrArray *history;          /* Turn: what was said, for the next session */
+  char *lost_reason;           /* set while reconnecting */
+  char *lost_error;            /* why the last attempt failed */
+  guint attempt;               /* attempts made in this reconnect */
+  gint64 lost_us;
+  GSource *reconnect_timer;
+  gboolean stopping;           /* stop_connection ran: nothing reconnects */
 };
+
+typedef struct {
+  gboolean assistant;
+  GString *text;
+} Turn;
 
 #define CAPS_STR \
   "audio/x-mulaw, rate=(int)8000, channels=(int)1; " \
@@ -265,6 +295,8 @@ G_DEFINE_TYPE (GstOpenaiLive, gst_openai_live, GST_TYPE_ELEMENT);
 static void release_agent_audio (GstOpenaiLive *self);
 static void maybe_end (GstOpenaiLive *self);
 static void begin_end (GstOpenaiLive *self, const char *reason);
+static gboolean session_lost (GstOpenaiLive *self, const char *reason);
+static void reconnect_failed (GstOpenaiLive *self, const char *why);
 
 /* ------------------------------------------------------------------------ */
 /* Formats                                                                  */
@@ -682,7 +714,19 @@ build_start (GstOpenaiLive *self, const GstStructure *params, GError **error)
     c.custom_voice_id = g_strdup (s->custom_voice_id);
   else if (s->voice && *s->voice)
     c.voice = g_strdup (s->voice);
-  if (s->greeting && *s->greeting) {
+  if (self->lost_reason) {
+    /* a new session for a call that goes on: what was said, not a greeting */
+    guint first = self->history->len > HISTORY_KEPT ? self->history->len - HISTORY_KEPT : 0;
+
+    gtr_live_session_config_add_input (&c, GTR_LIVE_ROLE_DEVELOPER,
+        "The call goes on after a short technical interruption: do not greet "
+        "the caller again; carry on from the conversation so far.");
+    for (guint i = first; i < self->history->len; i++) {
+      Turn *t = g_ptr_array_index (self->history, i);
+      gtr_live_session_config_add_input (&c, t->assistant ? GTR_LIVE_ROLE_ASSISTANT
+          : GTR_LIVE_ROLE_USER, t->text->str);
+    }
+  } else if (s->greeting && *s->greeting) {
     g_autofree char *text = greeting_input (s->greeting);
     g_autofree char *filled = gtr_api_fill_placeholders (text, params);
     gtr_live_session_config_add_input (&c, GTR_LIVE_ROLE_DEVELOPER, filled);
@@ -769,6 +813,19 @@ on_session_started (GstOpenaiLive *self, GtrLiveServerEvent *ev)
     held = build_appends (self->held);
   g_mutex_unlock (&self->lock);
   GST_INFO_OBJECT (self, "session %s confirmed", ev->session_id ? ev->session_id : "?");
+  if (self->lost_reason) {
+    gint64 gap_ms = (g_get_monotonic_time () - self->lost_us) / 1000;
+
+    GST_INFO_OBJECT (self, "reconnected after %s: %" G_GINT64_FORMAT " ms, %u attempt(s)",
+        self->lost_reason, gap_ms, self->attempt + 1);
+    count (self, &self->stats.reconnects, 1);
+    post_element_message (self, gst_structure_new (MSG_PREFIX "reconnected",
+            "reason", G_TYPE_STRING, self->lost_reason, "gap-ms", G_TYPE_INT64, gap_ms,
+            "attempts", G_TYPE_UINT, self->attempt + 1,
+            "items", G_TYPE_UINT, MIN (self->history->len, HISTORY_KEPT), NULL));
+    g_clear_pointer (&self->lost_reason, g_free);
+    g_clear_pointer (&self->lost_error, g_free);
+  }
   post_element_message (self, gst_structure_new (MSG_PREFIX "session",
           "session", G_TYPE_STRING, ev->session_json ? ev->session_json : "{}",
           "input-format", G_TYPE_STRING, format_caps_desc (self->format),
@@ -819,11 +876,40 @@ on_api_error (GstOpenaiLive *self, GtrLiveServerEvent *ev)
           "cause", G_TYPE_STRING, cause ? cause : "", NULL));
 }
 
+/* The conversation so far, for a session that replaces a lost one:
+ * fragments of one speaker in a row make one turn. */
+static void
+record_fragment (GstOpenaiLive *self, gboolean assistant, const char *delta)
+{
+  Turn *last = self->history->len ? g_ptr_array_index (self->history,
+      self->history->len - 1) : NULL;
+
+  if (!last || last->assistant != assistant) {
+    last = g_new0 (Turn, 1);
+    last->assistant = assistant;
+    last->text = g_string_new (NULL);
+    g_ptr_array_add (self->history, last);
+    while (self->history->len > HISTORY_KEPT)
+      g_ptr_array_remove_index (self->history, 0);
+  }
+  g_string_append (last->text, last->text->len ? delta : delta + strspn (delta, " "));
+}
+
+static void
+turn_free (gpointer data)
+{
+  Turn *t = data;
+
+  g_string_free (t->text, TRUE);
+  g_free (t);
+}
+
 static void
 emit_transcript (GstOpenaiLive *self, const char *role, GtrLiveServerEvent *ev)
 {
   if (!ev->delta)
     return;
+  record_fragment (self, g_str_equal (role, "assistant"), ev->delta);
   post_element_message (self, gst_structure_new (MSG_PREFIX "transcript",
           "role", G_TYPE_STRING, role, "item-id", G_TYPE_STRING, "",
           "text", G_TYPE_STRING, ev->delta, "final", G_TYPE_BOOLEAN, FALSE,
@@ -875,6 +961,12 @@ on_function_call (GstOpenaiLive *self, GtrLiveServerEvent *ev)
 static void
 on_session_closed (GstOpenaiLive *self, GtrLiveServerEvent *ev)
 {
+  /* the session's time is up, or the API lost it: the call is not over */
+  if (!self->ending && (g_strcmp0 (ev->reason, "expired") == 0
+          || g_strcmp0 (ev->reason, "connection_lost") == 0)
+      && session_lost (self, g_strcmp0 (ev->reason, "expired") == 0
+          ? "session_expired" : "dropped"))
+    return;
   self->closed_seen = TRUE;
   GST_INFO_OBJECT (self, "session closed: %s, %.1f s billed",
       ev->reason ? ev->reason : "?", ev->usage_seconds);
@@ -1022,11 +1114,24 @@ on_ws_closed (SoupWebsocketConnection *conn, gpointer data)
   gushort code = soup_websocket_connection_get_close_code (conn);
   const char *reason = soup_websocket_connection_get_close_data (conn);
 
+  if (code == 0)   /* libsoup's "no close frame": 1006, as a browser reports it */
+    code = SOUP_WEBSOCKET_CLOSE_ABNORMAL;
   GST_INFO_OBJECT (self, "the API closed the WebSocket: %u %s", code, reason ? reason : "");
   stop_timer (&self->confirm_timer);
   stop_timer (&self->liveness_timer);
   if (self->closed_seen || is_failed (self))
     return;
+  if (code != SOUP_WEBSOCKET_CLOSE_NORMAL && !self->ending) {
+    const char *why = code == SOUP_WEBSOCKET_CLOSE_ABNORMAL ? "dropped" : "closed";
+
+    if (self->lost_reason) {   /* a new session that did not last */
+      g_autofree char *what = g_strdup_printf ("the new session closed (%u)", code);
+      reconnect_failed (self, what);
+      return;
+    }
+    if (session_lost (self, why))
+      return;
+  }
   post_element_message (self, gst_structure_new (MSG_PREFIX "closed",
           "code", G_TYPE_INT, (gint) code,
           "reason", G_TYPE_STRING, reason ? reason : "",
@@ -1054,6 +1159,14 @@ on_liveness_check (gpointer data)
   if (silent_ms < self->liveness_timeout_ms)
     return G_SOURCE_CONTINUE;
   g_clear_pointer (&self->liveness_timer, g_source_unref);
+  GST_WARNING_OBJECT (self, "nothing from the API (not even a pong) for %" G_GINT64_FORMAT
+      " ms: the connection has stalled", silent_ms);
+  if (!self->lost_reason && session_lost (self, "stalled"))
+    return G_SOURCE_REMOVE;
+  if (self->lost_reason) {
+    reconnect_failed (self, "the new session stalled");
+    return G_SOURCE_REMOVE;
+  }
   GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, READ,
       ("the API stopped answering: nothing from %s (not even a pong) for %"
           G_GINT64_FORMAT " ms", self->endpoint, silent_ms), (NULL),
@@ -1078,6 +1191,11 @@ on_connect_timeout (gpointer data)
   GstOpenaiLive *self = data;
 
   stop_timer (&self->connect_timer);
+  if (self->lost_reason) {
+    /* the cancelled connect's callback counts the attempt */
+    g_cancellable_cancel (self->cancellable);
+    return G_SOURCE_REMOVE;
+  }
   GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_READ,
       ("no WebSocket handshake from %s within %u ms: %s", self->endpoint,
           self->connect_timeout_ms, gtr_api_connect_stall_reason (self->net_phase)),
@@ -1108,6 +1226,10 @@ on_confirm_timeout (gpointer data)
     reason = g_strdup ("session.start was not sent: the caps are not negotiated");
   else
     reason = g_strdup ("the API did not answer session.start with session.started");
+  if (self->lost_reason) {
+    reconnect_failed (self, reason);
+    return G_SOURCE_REMOVE;
+  }
   GST_ELEMENT_ERROR_WITH_DETAILS (self, LIBRARY, SETTINGS,
       ("the session was not confirmed within %u ms: %s", self->confirm_timeout_ms,
           reason), (NULL),
@@ -1148,6 +1270,12 @@ on_connected (GObject *source, GAsyncResult *res, gpointer data)
 
   stop_timer (&self->connect_timer);
   conn = soup_session_websocket_connect_finish (SOUP_SESSION (source), res, &err);
+  if (!conn && self->lost_reason && !self->stopping) {
+    reconnect_failed (self, g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+        ? "no WebSocket handshake within connect-timeout-ms" : err->message);
+    connect_finished (self);
+    return;
+  }
   if (!conn) {
     if (!g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED) && !is_failed (self)) {
       gtr_api_post_handshake_error (GST_ELEMENT (self), self->endpoint, err,
@@ -1209,6 +1337,8 @@ start_connect (gpointer data)
   if (args->ca_file && *args->ca_file
       && !(self->extra_ca = gtr_api_load_ca (GST_ELEMENT (self), args->ca_file)))
     return G_SOURCE_REMOVE;
+  g_free (self->uri);
+  self->uri = g_strdup (args->uri);
   self->handshake = soup_message_new_from_uri ("GET", uri);
   if (!self->handshake) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
@@ -1240,6 +1370,8 @@ stop_connection (gpointer data)
 {
   GstOpenaiLive *self = data;
 
+  self->stopping = TRUE;
+  stop_timer (&self->reconnect_timer);
   stop_timer (&self->connect_timer);
   stop_timer (&self->confirm_timer);
   stop_timer (&self->liveness_timer);
@@ -1264,6 +1396,123 @@ stop_connection (gpointer data)
   g_clear_pointer (&self->endpoint, g_free);
   clear_out_pending (self);
   gst_adapter_clear (self->agent);
+  return G_SOURCE_REMOVE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Keeping the call: a new session for a lost one (network thread)          */
+
+/* A lost session is not the end of the call (the same rules as
+ * openairealtime's): a WebSocket that goes without a close frame or closes
+ * with another code than 1000, a stall (liveness-timeout-ms), or
+ * session.closed with reason "expired" or "connection_lost".  Then a new
+ * session is started with the same settings and the conversation so far as
+ * its startup history (session.input: the transcripts, text only), confirmed
+ * like the first; caller audio meanwhile is held.  What the element holds of
+ * the agent's audio still plays.  Attempts are bounded, with backoff. */
+
+static void
+drop_conn (GstOpenaiLive *self)
+{
+  stop_timer (&self->confirm_timer);
+  stop_timer (&self->liveness_timer);
+  if (self->conn) {
+    g_signal_handlers_disconnect_by_data (self->conn, self);
+    if (soup_websocket_connection_get_state (self->conn) == SOUP_WEBSOCKET_STATE_OPEN)
+      soup_websocket_connection_close (self->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+    g_clear_object (&self->conn);
+  }
+  if (self->handshake)
+    g_signal_handlers_disconnect_by_data (self->handshake, self);
+  g_clear_object (&self->handshake);
+}
+
+static gboolean on_reconnect_timer (gpointer data);
+
+static void
+schedule_attempt (GstOpenaiLive *self)
+{
+  guint delay = 0;
+
+  if (self->attempt > 0)
+    delay = MIN ((guint64) self->reconnect_backoff_ms << MIN (self->attempt - 1, 16),
+        MAX_RECONNECT_DELAY_MS);
+  start_timer (self, &self->reconnect_timer, MAX (delay, 1), on_reconnect_timer);
+}
+
+static gboolean
+session_lost (GstOpenaiLive *self, const char *reason)
+{
+  if (self->reconnect_attempts == 0 || self->stopping || self->ending || is_failed (self))
+    return FALSE;
+  GST_WARNING_OBJECT (self, "the API session was lost (%s): opening a new one", reason);
+  g_free (self->lost_reason);
+  self->lost_reason = g_strdup (reason);
+  self->lost_us = g_get_monotonic_time ();
+  self->attempt = 0;
+  drop_conn (self);
+  g_mutex_lock (&self->lock);
+  self->confirmed = FALSE;      /* caller audio is held until the new session */
+  g_mutex_unlock (&self->lock);
+  self->start_sent = FALSE;
+  self->closed_seen = FALSE;
+  g_clear_pointer (&self->parse_error, g_free);
+  post_element_message (self, gst_structure_new (MSG_PREFIX "reconnecting",
+          "reason", G_TYPE_STRING, reason, NULL));
+  schedule_attempt (self);
+  return TRUE;
+}
+
+static void
+reconnect_failed (GstOpenaiLive *self, const char *why)
+{
+  drop_conn (self);
+  g_free (self->lost_error);
+  self->lost_error = g_strdup (why);
+  self->attempt++;
+  GST_INFO_OBJECT (self, "reconnect attempt %u failed: %s", self->attempt, why);
+  if (self->attempt < self->reconnect_attempts) {
+    schedule_attempt (self);
+    return;
+  }
+  GST_ELEMENT_ERROR (self, RESOURCE, READ,
+      ("lost the API session (%s) and could not open a new one in %u attempts: %s",
+          self->lost_reason, self->attempt, why), (NULL));
+  mark_failed (self);
+}
+
+static gboolean
+on_reconnect_timer (gpointer data)
+{
+  GstOpenaiLive *self = data;
+  g_autoptr (GUri) uri = NULL;
+  char *key;
+
+  stop_timer (&self->reconnect_timer);
+  if (self->stopping || !self->lost_reason)
+    return G_SOURCE_REMOVE;
+  uri = g_uri_parse (self->uri, G_URI_FLAGS_ENCODED_QUERY, NULL);
+  self->handshake = uri ? soup_message_new_from_uri ("GET", uri) : NULL;
+  if (!self->handshake) {
+    reconnect_failed (self, "the uri is no longer valid");
+    return G_SOURCE_REMOVE;
+  }
+  g_mutex_lock (&self->settings_lock);
+  key = gtr_api_key_resolve (self->settings.api_key);
+  g_mutex_unlock (&self->settings_lock);
+  gtr_api_set_auth_header (self->handshake, g_uri_get_host (uri), key ? key : "");
+  gtr_api_key_free (key);
+  g_signal_connect (self->handshake, "accept-certificate",
+      G_CALLBACK (on_accept_certificate), self);
+  g_signal_connect (self->handshake, "network-event", G_CALLBACK (on_network_event), self);
+  self->net_phase = -1;
+  GST_INFO_OBJECT (self, "reconnect attempt %u to %s", self->attempt + 1, self->endpoint);
+  g_mutex_lock (&self->lock);
+  self->connecting++;
+  g_mutex_unlock (&self->lock);
+  start_timer (self, &self->connect_timer, self->connect_timeout_ms, on_connect_timeout);
+  soup_session_websocket_connect_async (self->session, self->handshake, NULL, NULL,
+      G_PRIORITY_DEFAULT, self->cancellable, on_connected, gst_object_ref (self));
   return G_SOURCE_REMOVE;
 }
 
@@ -1316,6 +1565,11 @@ reset_state (GstOpenaiLive *self)
   self->ending = END_NONE;
   self->end_asked_us = 0;
   g_clear_pointer (&self->end_reason, g_free);
+  g_ptr_array_set_size (self->history, 0);
+  g_clear_pointer (&self->lost_reason, g_free);
+  g_clear_pointer (&self->lost_error, g_free);
+  self->attempt = 0;
+  self->stopping = FALSE;
 }
 
 /* NULL→READY: what can be checked without the network, so that a mistake
@@ -1390,6 +1644,8 @@ start_session (GstOpenaiLive *self)
   self->confirm_timeout_ms = self->settings.confirm_timeout_ms;
   self->liveness_timeout_ms = self->settings.liveness_timeout_ms;
   self->max_queued_ms = self->settings.max_queued_ms;
+  self->reconnect_attempts = self->settings.reconnect_attempts;
+  self->reconnect_backoff_ms = self->settings.reconnect_backoff_ms;
   g_mutex_unlock (&self->settings_lock);
   if (!args.api_key)
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_AUTHORIZED,
@@ -1767,7 +2023,8 @@ stats_structure (GstOpenaiLive *self)
       "function-calls", G_TYPE_UINT64, st.function_calls,
       "delegations", G_TYPE_UINT64, st.delegations,
       "dropped-input-bytes", G_TYPE_UINT64, st.dropped_input_bytes,
-      "dropped-unconfirmed", G_TYPE_UINT64, st.dropped_unconfirmed, NULL);
+      "dropped-unconfirmed", G_TYPE_UINT64, st.dropped_unconfirmed,
+      "reconnects", G_TYPE_UINT64, st.reconnects, NULL);
 }
 
 static void
@@ -1810,6 +2067,8 @@ gst_openai_live_set_property (GObject *object, guint prop_id, const GValue *valu
     case PROP_CONFIRM_TIMEOUT_MS: s->confirm_timeout_ms = g_value_get_uint (value); break;
     case PROP_LIVENESS_TIMEOUT_MS: s->liveness_timeout_ms = g_value_get_uint (value); break;
     case PROP_MAX_QUEUED_MS: s->max_queued_ms = g_value_get_uint (value); break;
+    case PROP_RECONNECT_ATTEMPTS: s->reconnect_attempts = g_value_get_uint (value); break;
+    case PROP_RECONNECT_BACKOFF_MS: s->reconnect_backoff_ms = g_value_get_uint (value); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1849,6 +2108,8 @@ gst_openai_live_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_CONFIRM_TIMEOUT_MS: g_value_set_uint (value, s->confirm_timeout_ms); break;
     case PROP_LIVENESS_TIMEOUT_MS: g_value_set_uint (value, s->liveness_timeout_ms); break;
     case PROP_MAX_QUEUED_MS: g_value_set_uint (value, s->max_queued_ms); break;
+    case PROP_RECONNECT_ATTEMPTS: g_value_set_uint (value, s->reconnect_attempts); break;
+    case PROP_RECONNECT_BACKOFF_MS: g_value_set_uint (value, s->reconnect_backoff_ms); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1941,12 +2202,22 @@ install_properties (GObjectClass *oc)
           "not yet played (known from mark echoes); the rest waits here, so a "
           "barge-in clears at most this much. 0: no pacing", 0, MAX_QUEUED_MS_MAX,
           DEFAULT_MAX_QUEUED_MS, RW_READY));
+  g_object_class_install_property (oc, PROP_RECONNECT_ATTEMPTS,
+      g_param_spec_uint ("reconnect-attempts", "Reconnect attempts",
+          "Attempts to start a new session after a lost one (the conversation "
+          "carried over as startup history); then RESOURCE/READ. 0: a lost "
+          "session ends the call", 0, 100, DEFAULT_RECONNECT_ATTEMPTS, RW_READY));
+  g_object_class_install_property (oc, PROP_RECONNECT_BACKOFF_MS,
+      g_param_spec_uint ("reconnect-backoff-ms", "Reconnect backoff",
+          "Wait before the second attempt, doubled for each further one (at most "
+          "8 s); the first is at once", 0, MAX_RECONNECT_DELAY_MS,
+          DEFAULT_RECONNECT_BACKOFF_MS, RW_READY));
   g_object_class_install_property (oc, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Counters of this run (application/x-openailive-stats): audio-in-bytes, "
           "audio-out-bytes, appends, barge-ins, cleared-ms, max-unplayed-ms, errors, "
           "marks-sent, marks-heard, marks-missing, bad-frames, function-calls, "
-          "delegations, dropped-input-bytes, dropped-unconfirmed",
+          "delegations, dropped-input-bytes, dropped-unconfirmed, reconnects",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 }
 
@@ -2020,6 +2291,10 @@ static const char *const inspect_messages[] = {
   "openai-realtime/closed: the session is over; EOS follows. code (int): 1000 after session.closed, else the "
       "WebSocket's; reason (string): session.closed's (close_requested, expired, content, ...) or the close's; "
       "billed-seconds (double).",
+  "openai-realtime/reconnecting: the session was lost, a new one is being started. reason (string): stalled, "
+      "dropped, closed or session_expired.",
+  "openai-realtime/reconnected: a new session is confirmed with the conversation as its startup history. reason "
+      "(string); gap-ms (int64): from the loss to the confirmation; attempts (uint); items (uint): turns carried over.",
   "openai-live/delegation: as the delegation signal. delegation-id (string); offset-ms (int64).",
   "openai-live/usage: session.usage.updated. billed-seconds (double, cumulative).",
   NULL
@@ -2062,6 +2337,10 @@ gst_openai_live_finalize (GObject *object)
   g_free (self->parse_error);
   g_free (self->start_id);
   g_free (self->end_reason);
+  g_free (self->uri);
+  g_free (self->lost_reason);
+  g_free (self->lost_error);
+  g_ptr_array_unref (self->history);
   g_clear_pointer (&self->call_params, gst_structure_free);
   g_object_unref (self->held);
   g_object_unref (self->batch);
@@ -2134,6 +2413,9 @@ gst_openai_live_init (GstOpenaiLive *self)
   s->confirm_timeout_ms = DEFAULT_CONFIRM_TIMEOUT_MS;
   s->liveness_timeout_ms = DEFAULT_LIVENESS_TIMEOUT_MS;
   s->max_queued_ms = DEFAULT_MAX_QUEUED_MS;
+  s->reconnect_attempts = DEFAULT_RECONNECT_ATTEMPTS;
+  s->reconnect_backoff_ms = DEFAULT_RECONNECT_BACKOFF_MS;
+  self->history = g_ptr_array_new_with_free_func (turn_free);
   self->held = gst_adapter_new ();
   self->batch = gst_adapter_new ();
   self->agent = gst_adapter_new ();

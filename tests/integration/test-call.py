@@ -47,7 +47,8 @@ def wait_listening(port, proc, timeout=10.0):
 
 def wav_data(path):
     """The data chunk of a WAV file (the sim records μ-law WAV)."""
-    blob = open(path, "rb").read()
+    with open(path, "rb") as f:
+        blob = f.read()
     assert blob[:4] == b"RIFF" and blob[8:12] == b"WAVE", path
     pos, fmt = 12, None
     while pos + 8 <= len(blob):

@@ -12,7 +12,9 @@ small raw servers here.
 import base64
 import hashlib
 import importlib.util
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -24,6 +26,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location("test_call", os.path.join(HERE, "test-call.py"))
 tc = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(tc)
+
+
+def client_event_validator():
+    import jsonschema
+    with open(os.path.join(os.environ["GTR_TESTS_DATA"], "openai-live", "live.schema.json")) as f:
+        bundle = json.load(f)
+    return jsonschema.Draft202012Validator({"$defs": bundle["$defs"], "$ref": "#/$defs/ClientEvent"})
+
+
+def invalid_sent(events):
+    """Every client event the element sent, against the strict schema: the problems, [] when none."""
+    validator = client_event_validator()
+    return [f"{e['event'].get('type')}: {err.message}" for e in events if e.get("dir") == "in"
+            for err in validator.iter_errors(e["event"])]
 
 
 def live_bridge(*props, path="/v1/live/sessions"):
@@ -91,6 +107,7 @@ class TestLive(unittest.TestCase):
         self.assertEqual(call.summary["violations"], 0, call.describe())
         self.assertEqual(call.bridge_rc, 0, call.describe())
         self.assertEqual(call.api_events("out", "error"), [], call.describe())
+        self.assertEqual(invalid_sent(call.events), [], "everything sent is valid under the strict schema")
 
     def assert_loud_and_silent(self, call, text):
         """The bridge failed with `text` and the caller heard nothing."""
@@ -194,6 +211,59 @@ class TestLive(unittest.TestCase):
         mock.wait(timeout=10)
         mock.stdout.close()
 
+    # (caps, encoder) and settings: each run sends session.start from the caps
+    # and the properties; the strict mock must start it, and every event sent
+    # must validate against the schema.
+    MATRIX = [
+        ("audio/x-raw,format=S16LE,rate=8000,channels=1", "mulawenc", [], "audio/pcmu"),
+        ("audio/x-raw,format=S16LE,rate=8000,channels=1", "alawenc", ["voice=cedar"], "audio/pcma"),
+        ("audio/x-raw,format=S16LE,rate=16000,channels=1", None,
+         ['greeting="Hello there."', 'instructions="Be brief."', "custom-voice-id=voice_1234"], "audio/pcm"),
+        ("audio/x-raw,format=S16LE,rate=24000,channels=1", None,
+         ["delegation=responses", "responses-model=gpt-5.1", 'responses-instructions="Look things up."',
+          "tools-file={tools}", "tool-choice=auto", "hangup-tool=false"], "audio/pcm"),
+        ("audio/x-raw,format=S16LE,rate=24000,channels=1", None,
+         ["delegation=responses", "responses-model=gpt-5.1", "model=gpt-live-1"], "audio/pcm"),
+    ]
+
+    def test_settings_matrix_is_valid(self):
+        """Every format and a matrix of settings: session.start is started by the strict mock, all sent events
+        validate against the schema, and the confirmed format is the caps'."""
+        d = tempfile.mkdtemp(prefix="gtr-live-matrix-")
+        log = os.path.join(d, "api.jsonl")
+        tools = os.path.join(d, "tools.json")
+        with open(tools, "w") as f:
+            json.dump([{"type": "function", "name": "lookup", "description": "Look up an order",
+                        "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}], f)
+        mock = subprocess.Popen([tc.MOCK, "--port", "0", "--log", log], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        self.addCleanup(mock.kill)
+        api = mock.stdout.readline().strip().rsplit(" ", 1)[1]
+        for caps, enc, props, wire in self.MATRIX:
+            with self.subTest(caps=caps, enc=enc, props=props):
+                argv = ["gst-launch-1.0", "-m", "audiotestsrc", "is-live=true", "wave=silence",
+                        "samplesperbuffer=160", "num-buffers=40", "!", caps, "!"]
+                if enc:
+                    argv += [enc, "!"]
+                argv += ["openailive", f"uri={api}/v1/live/sessions", "api-key=test-key",
+                         *(p.format(tools=tools) for p in props), "!", "fakesink"]
+                proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+                out = proc.stdout.replace("\\", "")
+                self.assertEqual(proc.returncode, 0, out + proc.stderr)
+                self.assertIn("openai-realtime/session", out, "session.started matched the caps")
+        mock.terminate()
+        mock.wait(timeout=10)
+        mock.stdout.close()
+        with open(log) as f:
+            events = [json.loads(l) for l in f if l.strip()]
+        starts = [e["event"] for e in events if e.get("dir") == "in" and e["event"]["type"] == "session.start"]
+        self.assertEqual([s["session"]["audio"]["format"]["type"] for s in starts], [m[3] for m in self.MATRIX])
+        self.assertEqual([s["session"]["audio"]["format"]["rate"] for s in starts], [8000, 8000, 16000, 24000, 24000])
+        self.assertEqual([e for e in events if e.get("dir") == "out" and e["event"]["type"] == "error"], [])
+        self.assertEqual(invalid_sent(events), [])
+        self.assertEqual(starts[2]["session"]["audio"]["output"]["voice"], {"id": "voice_1234"})
+        self.assertEqual(starts[3]["session"]["delegation"]["responses"]["tools"][0]["name"], "lookup")
+
     def test_dtmf_reaches_the_model(self):
         """A key press reaches GPT-Live as an instructions append, acknowledged."""
         call = tc.Call(self, mock_args=["--mode", "echo"], bridge=live_bridge(),
@@ -227,9 +297,140 @@ class TestLive(unittest.TestCase):
         self.assertTrue(call.api_events("in", "session.close"), call.describe())
         self.assertIn("openai-realtime/hang-up", call.bridge_out)
         self.assertIn("reason=(string)bye", call.bridge_out)
+        closed = next((l for l in call.bridge_out.splitlines() if "openai-realtime/closed" in l), "")
+        self.assertIn("reason=(string)close_requested", closed, "session.closed answered our session.close")
+        billed = re.search(r"billed-seconds=\(double\)([0-9.]+)", closed)
+        self.assertTrue(billed and float(billed.group(1)) > 1.0, closed)
         self.assertEqual(call.summary["end"], "server-closed", "the bridge ended the call\n" + call.describe())
         sent = sum(len(base64.b64decode(e["delta"])) for e in call.api_events("out", "session.output_audio.delta"))
         self.assertEqual(call.summary["played_ms"] * 8, sent, "all the agent's audio was played")
+
+    # ---- hand-offs: an application answers what the model delegates ----
+
+    def app_call(self, delegation):
+        app = os.path.join(HERE, "live-app.py")
+        return tc.Call(self, mock_args=["--mode", "echo", "--function-call-turn", "1",
+                                        "--function-name", "lookup_order", "--function-args", '{"id":"42"}'],
+                       bridge=lambda api, port: [os.environ.get("GTR_PYTHON3", sys.executable), app,
+                                                 "--port", str(port), "--uri",
+                                                 f"{api}/v1/live/sessions", "--delegation", delegation,
+                                                 "--answer", "shipped yesterday"],
+                       sim_args=["--play", "silence:600", "--play", "tone:500:800", "--play", "silence:4000"])
+
+    def app_lines(self, call):
+        return [json.loads(l) for l in call.bridge_out.splitlines() if l.startswith("{")]
+
+    def test_function_call_answered_by_the_app(self):
+        """delegation=responses: the backend's function call reaches the app as function-call; its
+        function-result goes back as function_call_output + response.create, and the agent speaks."""
+        call = self.app_call("responses")
+        self.assert_clean_call(call)
+        lines = self.app_lines(call)
+        calls = [l for l in lines if "function-call" in l]
+        self.assertEqual(len(calls), 1, call.describe())
+        self.assertEqual((calls[0]["function-call"], calls[0]["arguments"]), ("lookup_order", {"id": "42"}))
+        outputs = call.api_events("in", "response.item.create")
+        self.assertEqual([o["item"]["call_id"] for o in outputs], [calls[0]["call-id"]])
+        self.assertEqual(json.loads(outputs[0]["item"]["output"]), {"answer": "shipped yesterday"})
+        self.assertTrue(call.api_events("in", "response.create"), "the backend was asked to go on")
+        self.assertGreater(call.summary["played_ms"], 300, "the agent spoke the result\n" + call.describe())
+
+    def test_delegation_answered_by_the_app(self):
+        """delegation=client: session.delegation.created reaches the app as delegation; its
+        delegation-result goes back as session.commentary.append, which the agent says."""
+        call = self.app_call("client")
+        self.assert_clean_call(call)
+        lines = self.app_lines(call)
+        ids = [l["delegation"] for l in lines if "delegation" in l]
+        self.assertEqual(len(ids), 1, call.describe())
+        appends = call.api_events("in", "session.commentary.append")
+        self.assertEqual([(a["delegation_id"], a["content"]) for a in appends], [(ids[0], "shipped yesterday")])
+        self.assertTrue(call.api_events("out", "session.commentary.appended"))
+        self.assertGreater(call.summary["played_ms"], 300, "the agent said it\n" + call.describe())
+        self.assertTrue(any(l.get("message") == "openai-live/delegation" for l in lines))
+
+    # ---- keeping the call: a lost GPT-Live session is replaced ----
+
+    def keeping_call(self, mock_args, props, turns, gap_ms=2500):
+        caller = os.path.join(tempfile.mkdtemp(), "caller.wav")
+        segments = [("silence", 600)]
+        for i in range(turns):
+            segments += [("tone", 500 + 100 * i, 800), ("silence", gap_ms)]
+        tc.make_mulaw_wav(caller, segments)
+        call = tc.Call(self, mock_args=["--mode", "echo", "--transcript", "hello there", *mock_args],
+                       bridge=live_bridge(*props), sim_args=["--wav", caller, "--linger", "1500"])
+        self.assert_clean_call(call)
+        _, sent = tc.wav_data(caller)
+        _, heard = tc.wav_data(call.heard)
+        return call, tc.speech_runs(sent), tc.speech_runs(tc.without_underruns(heard)), sent, heard
+
+    def reconnected(self, call, reason):
+        gaps = [int(m.group(1)) for l in call.bridge_out.splitlines()
+                if "openai-realtime/reconnected" in l and f"reason=(string){reason}" in l
+                for m in [re.search(r"gap-ms=\(gint64\)(-?\d+)", l)] if m]
+        self.assertTrue(gaps, f"no reconnected ({reason})\n" + call.describe())
+        return gaps
+
+    def assert_carried_over(self, call, roles=("user", "assistant")):
+        """Every session after the first started with the conversation as its startup history."""
+        starts = call.api_events("in", "session.start")
+        self.assertGreaterEqual(len(starts), 2, call.describe())
+        for start in starts[1:]:
+            history = start["session"]["input"]
+            self.assertEqual(history[0]["role"], "developer", history)
+            said = [(m["role"], m["content"][0]["text"]) for m in history[1:]]
+            self.assertTrue(said, history)
+            self.assertEqual({r for r, _ in said}, set(roles), said)
+            self.assertTrue(all(t == "hello there" for _, t in said), said)
+        self.assertNotIn("greet the caller with exactly", json.dumps(starts[1:]), "no second greeting")
+
+    def assert_answered_after(self, turns, answers, sent, heard, call, last):
+        """The last turn (after the new session) is answered, byte for byte."""
+        played = tc.without_underruns(heard)
+        self.assertIn(sent[turns[last][0]:turns[last][1]], played, "the turn after the loss is echoed\n"
+                      + call.describe())
+
+    def test_dropped_connection_reconnects(self):
+        """The API's socket dies mid-answer (no close frame): a new session with the conversation; the next turn is answered."""
+        call, turns, answers, sent, heard = self.keeping_call(["--drop-mid-response", "2"], [], 3)
+        gap, = self.reconnected(call, "dropped")
+        print(f"  dropped mid-response: {gap} ms without a session", file=sys.stderr)
+        self.assertLess(gap, 2000)
+        self.assert_answered_after(turns, answers, sent, heard, call, 2)
+        self.assert_carried_over(call)
+
+    def test_expired_session_reconnects(self):
+        """session.closed with reason expired: the call goes on in a new session, no greeting again."""
+        call, turns, answers, sent, heard = self.keeping_call(["--session-max", "3500"],
+                                                              ['greeting="Hello!"'], 2)
+        gaps = self.reconnected(call, "session_expired")
+        print(f"  expired {len(gaps)} times: {gaps} ms without a session", file=sys.stderr)
+        self.assertLess(max(gaps), 2000)
+        self.assert_answered_after(turns, answers, sent, heard, call, 1)
+        self.assert_carried_over(call)
+
+    def test_stall_reconnects(self):
+        """The API stops answering without closing (frozen 3 s): noticed within liveness-timeout-ms, a new session."""
+        call, turns, answers, sent, heard = self.keeping_call(
+            ["--stall-after", "4000", "--stall-for", "3000"], ["liveness-timeout-ms=2000"], 2, gap_ms=6000)
+        self.assertIn("openai-realtime/reconnecting", call.bridge_out)
+        gap, = self.reconnected(call, "stalled")
+        print(f"  stalled: {gap} ms without a session (the mock froze for 3000 ms)", file=sys.stderr)
+        self.assertLess(gap, 3000 + 2000 + 1000)
+        self.assert_answered_after(turns, answers, sent, heard, call, 1)
+        self.assert_carried_over(call)
+
+    def test_no_reconnect_ends_the_call(self):
+        """reconnect-attempts=0: a dropped session ends the call — openai-realtime/closed with the close code, EOS."""
+        call = tc.Call(self, mock_args=["--mode", "echo", "--drop-mid-response", "1"],
+                       bridge=live_bridge("reconnect-attempts=0"),
+                       sim_args=["--play", "silence:600", "--play", "tone:500:800", "--play", "silence:8000"])
+        self.assertEqual((call.sim_rc, call.bridge_rc), (0, 0), call.describe())
+        self.assertEqual(call.summary["end"], "server-closed", call.describe())
+        line = next((l for l in call.bridge_out.splitlines() if "openai-realtime/closed" in l), "")
+        self.assertIn("code=(int)1006", line, call.describe())
+        self.assertNotIn("openai-realtime/reconnecting", call.bridge_out)
+        self.assertEqual(len(call.api_events("in", "session.start")), 1)
 
     def test_silent_tcp_peer_times_out(self):
         """An API that takes the TCP connection and never answers the upgrade: an error at connect-timeout-ms."""
