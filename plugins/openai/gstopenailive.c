@@ -127,6 +127,7 @@ enum {
   PROP_TOOLS_FILE,
   PROP_TOOL_CHOICE,
   PROP_HANGUP_TOOL,
+  PROP_TRANSFER_TO,
   PROP_TLS_CA_FILE,
   PROP_DTMF_TO_TEXT,
   PROP_CONNECT_TIMEOUT_MS,
@@ -145,6 +146,7 @@ enum {
   SIGNAL_DELEGATION,
   SIGNAL_DELEGATION_RESULT,
   SIGNAL_HANG_UP,
+  SIGNAL_TRANSFER,
   LAST_SIGNAL
 };
 static guint signals[LAST_SIGNAL];
@@ -164,6 +166,7 @@ typedef struct {
   char *tools_file;
   char *tool_choice;
   gboolean hangup_tool;
+  char *transfer_to;
   char *tls_ca_file;
   gboolean dtmf_to_text;
   guint connect_timeout_ms;
@@ -247,6 +250,9 @@ struct _GstOpenaiLive {
   gboolean start_sent;
   char *session_tools;         /* Responses tools with the built-ins (JSON) */
   gboolean hangup_on;
+  gboolean transfer_on;        /* transfer_call is among the tools */
+  char *run_transfer_to;       /* this run's transfer-to */
+  gboolean end_is_transfer;    /* the end posts transfer (at once), not hang-up */
   gboolean closed_seen;        /* session.closed arrived */
   GtrSentEvents *sent;
   GQueue out_pending;          /* buffers/events waiting for PLAYING */
@@ -295,6 +301,7 @@ G_DEFINE_TYPE (GstOpenaiLive, gst_openai_live, GST_TYPE_ELEMENT);
 static void release_agent_audio (GstOpenaiLive *self);
 static void maybe_end (GstOpenaiLive *self);
 static void begin_end (GstOpenaiLive *self, const char *reason);
+static void begin_transfer (GstOpenaiLive *self, const char *target, const char *reason);
 static gboolean session_lost (GstOpenaiLive *self, const char *reason);
 static void reconnect_failed (GstOpenaiLive *self, const char *why);
 
@@ -949,6 +956,14 @@ on_function_call (GstOpenaiLive *self, GtrLiveServerEvent *ev)
     begin_end (self, reason);
     return;
   }
+  if (self->transfer_on && g_str_equal (ev->call_name, GTR_TOOL_TRANSFER_CALL)) {
+    g_autofree char *reason = gtr_tools_call_reason (ev->call_arguments,
+        "the agent transferred the call");
+    send_now (self, gtr_live_build_function_call_output (ev->call_id,
+            "{\"ok\":true}", NULL));
+    begin_transfer (self, self->run_transfer_to, reason);
+    return;
+  }
   count (self, &self->stats.function_calls, 1);
   post_element_message (self, gst_structure_new (MSG_PREFIX "function-call",
           "name", G_TYPE_STRING, ev->call_name, "call-id", G_TYPE_STRING, ev->call_id,
@@ -1043,8 +1058,9 @@ maybe_end (GstOpenaiLive *self)
   self->ending = END_DONE;
   stop_timer (&self->end_timer);
   send_now (self, gtr_live_build_session_close (NULL));
-  post_element_message (self, gst_structure_new (MSG_PREFIX "hang-up",
-          "reason", G_TYPE_STRING, self->end_reason, NULL));
+  if (!self->end_is_transfer)   /* a transfer was posted when it was asked for */
+    post_element_message (self, gst_structure_new (MSG_PREFIX "hang-up",
+            "reason", G_TYPE_STRING, self->end_reason, NULL));
   finish_output (self);
 }
 
@@ -1079,6 +1095,44 @@ static void
 hang_up_on_net (GstOpenaiLive *self, gpointer reason)
 {
   begin_end (self, reason);
+}
+
+/* openai-realtime/transfer at once (the application dials the target),
+ * then the call ends as a hang-up does, after the last words. */
+static void
+begin_transfer (GstOpenaiLive *self, const char *target, const char *reason)
+{
+  if (self->ending || !self->conn)
+    return;
+  reason = reason ? reason : "the application transferred the call";
+  GST_INFO_OBJECT (self, "transfer to %s: %s", target, reason);
+  post_element_message (self, gst_structure_new (MSG_PREFIX "transfer",
+          "target", G_TYPE_STRING, target, "reason", G_TYPE_STRING, reason, NULL));
+  self->end_is_transfer = TRUE;
+  begin_end (self, reason);
+}
+
+typedef struct {
+  char *target;
+  char *reason;
+} Transfer;
+
+static void
+transfer_free (gpointer data)
+{
+  Transfer *t = data;
+
+  g_free (t->target);
+  g_free (t->reason);
+  g_free (t);
+}
+
+static void
+transfer_on_net (GstOpenaiLive *self, gpointer data)
+{
+  Transfer *t = data;
+
+  begin_transfer (self, t->target, t->reason);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1565,6 +1619,7 @@ reset_state (GstOpenaiLive *self)
   self->ending = END_NONE;
   self->end_asked_us = 0;
   g_clear_pointer (&self->end_reason, g_free);
+  self->end_is_transfer = FALSE;
   g_ptr_array_set_size (self->history, 0);
   g_clear_pointer (&self->lost_reason, g_free);
   g_clear_pointer (&self->lost_error, g_free);
@@ -1578,6 +1633,7 @@ static gboolean
 check_settings (GstOpenaiLive *self)
 {
   g_autofree char *tools = NULL, *file = NULL, *file_tools = NULL, *rmodel = NULL;
+  g_autofree char *transfer_to = NULL;
   g_autoptr (GError) err = NULL;
   gboolean responses, hangup;
 
@@ -1590,7 +1646,16 @@ check_settings (GstOpenaiLive *self)
     file = g_strdup (self->settings.tools_file);
   if (self->settings.responses_model && *self->settings.responses_model)
     rmodel = g_strdup (self->settings.responses_model);
+  if (self->settings.transfer_to && *self->settings.transfer_to)
+    transfer_to = g_strdup (self->settings.transfer_to);
   g_mutex_unlock (&self->settings_lock);
+
+  if (transfer_to && !gtr_transfer_target_is_valid (transfer_to)) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("transfer-to \"%s\" is neither a phone number (+15551234567) nor a "
+            "SIP URI (sip:agent@example.com)", transfer_to), (NULL));
+    return FALSE;
+  }
 
   if (tools && g_str_has_prefix (tools, "'")) {
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
@@ -1624,10 +1689,12 @@ check_settings (GstOpenaiLive *self)
     return FALSE;
   }
   g_free (self->session_tools);
-  self->session_tools = responses ? gtr_tools_combine (tools, file_tools, hangup, FALSE,
-      &self->hangup_on, &(gboolean) { FALSE }) : NULL;
+  self->session_tools = responses ? gtr_tools_combine (tools, file_tools, hangup,
+      transfer_to != NULL, &self->hangup_on, &self->transfer_on) : NULL;
   if (!responses)
-    self->hangup_on = FALSE;
+    self->hangup_on = self->transfer_on = FALSE;
+  g_free (self->run_transfer_to);
+  self->run_transfer_to = g_steal_pointer (&transfer_to);
   return TRUE;
 }
 
@@ -1997,6 +2064,26 @@ gst_openai_live_hang_up (GstOpenaiLive *self, const char *reason)
   run_on_net (self, hang_up_on_net, g_strdup (reason), g_free);
 }
 
+static void
+gst_openai_live_transfer (GstOpenaiLive *self, const char *target, const char *reason)
+{
+  Transfer *t;
+  g_autofree char *to = NULL;
+
+  g_mutex_lock (&self->settings_lock);
+  to = g_strdup (target && *target ? target : self->settings.transfer_to);
+  g_mutex_unlock (&self->settings_lock);
+  if (!to || !*to || !gtr_transfer_target_is_valid (to)) {
+    GST_WARNING_OBJECT (self, "transfer needs a phone number or SIP URI "
+        "(the target, or the transfer-to property): \"%s\"", to ? to : "");
+    return;
+  }
+  t = g_new0 (Transfer, 1);
+  t->target = g_steal_pointer (&to);
+  t->reason = g_strdup (reason);
+  run_on_net (self, transfer_on_net, t, transfer_free);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Properties                                                               */
 
@@ -2061,6 +2148,7 @@ gst_openai_live_set_property (GObject *object, guint prop_id, const GValue *valu
     case PROP_TOOLS_FILE: set_string (&s->tools_file, value); break;
     case PROP_TOOL_CHOICE: set_string (&s->tool_choice, value); break;
     case PROP_HANGUP_TOOL: s->hangup_tool = g_value_get_boolean (value); break;
+    case PROP_TRANSFER_TO: set_string (&s->transfer_to, value); break;
     case PROP_TLS_CA_FILE: set_string (&s->tls_ca_file, value); break;
     case PROP_DTMF_TO_TEXT: s->dtmf_to_text = g_value_get_boolean (value); break;
     case PROP_CONNECT_TIMEOUT_MS: s->connect_timeout_ms = g_value_get_uint (value); break;
@@ -2102,6 +2190,7 @@ gst_openai_live_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_TOOLS_FILE: g_value_set_string (value, s->tools_file); break;
     case PROP_TOOL_CHOICE: g_value_set_string (value, s->tool_choice); break;
     case PROP_HANGUP_TOOL: g_value_set_boolean (value, s->hangup_tool); break;
+    case PROP_TRANSFER_TO: g_value_set_string (value, s->transfer_to); break;
     case PROP_TLS_CA_FILE: g_value_set_string (value, s->tls_ca_file); break;
     case PROP_DTMF_TO_TEXT: g_value_set_boolean (value, s->dtmf_to_text); break;
     case PROP_CONNECT_TIMEOUT_MS: g_value_set_uint (value, s->connect_timeout_ms); break;
@@ -2173,6 +2262,10 @@ install_properties (GObjectClass *oc)
           "delegation=responses: offer the built-in end_call function; when the "
           "backend calls it, the agent's last words play, then the call ends",
           DEFAULT_HANGUP_TOOL, RW_READY));
+  str_prop (oc, PROP_TRANSFER_TO, "transfer-to", "delegation=responses: a phone "
+      "number (+15551234567) or SIP URI to hand the caller to; offers the built-in "
+      "transfer_call function. Unset: no transfer tool (the transfer action still "
+      "takes a target)", NULL);
   str_prop (oc, PROP_TLS_CA_FILE, "tls-ca-file", "PEM file of a CA to trust for "
       "wss:// besides the system's. Unset: the system's CAs only", NULL);
   g_object_class_install_property (oc, PROP_DTMF_TO_TEXT,
@@ -2245,6 +2338,10 @@ install_signals (GObjectClass *oc)
       G_TYPE_FROM_CLASS (oc), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
       G_CALLBACK (gst_openai_live_hang_up), NULL, NULL, NULL,
       G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIGNAL_TRANSFER] = g_signal_new_class_handler ("transfer",
+      G_TYPE_FROM_CLASS (oc), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_openai_live_transfer), NULL, NULL, NULL,
+      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2261,7 +2358,8 @@ static const char *const inspect_signals[] = {
       "always empty (GPT-Live has no items); arg2 text (string): a fragment, in arrival order; arg3 final (boolean): "
       "always FALSE (GPT-Live sends no completed transcripts). Network thread: do not block in it.",
   "function-call: arg0 name (string); arg1 call-id (string): pass it back with function-result; arg2 arguments "
-      "(string): JSON text. delegation=responses only (the backend called a tool). Not emitted for end_call.",
+      "(string): JSON text. delegation=responses only (the backend called a tool). Not emitted for end_call "
+      "and transfer_call.",
   "delegation: arg0 delegation-id (string): client delegation handed a task to the application (no task text: "
       "work it out from the transcripts); answer with delegation-result.",
   NULL
@@ -2274,6 +2372,9 @@ static const char *const inspect_actions[] = {
       "session.commentary.append. Any thread.",
   "hang-up: arg0 reason (string; NULL: \"the application ended the call\"). Once the model has been quiet for 600 ms "
       "(at most 10 s) and its audio is out: session.close, openai-realtime/hang-up, EOS. Any thread.",
+  "transfer: arg0 target (string): a phone number or SIP URI; NULL or empty: transfer-to; arg1 reason (string; "
+      "NULL: \"the application transferred the call\"). Posts openai-realtime/transfer at once, then ends the call "
+      "as hang-up does (without the hang-up message); the application dials the target. Any thread.",
   NULL
 };
 
@@ -2288,6 +2389,8 @@ static const char *const inspect_messages[] = {
   "openai-realtime/barge-in: the caller talked over the agent. item-id (string, empty); audio-end-ms (int64): agent "
       "audio heard so far in the session; cleared-ms (uint64): what was dropped or cleared.",
   "openai-realtime/hang-up: the call ends after the last words. reason (string).",
+  "openai-realtime/transfer: the caller is to be handed over (posted at once; EOS follows the last words). "
+      "target (string): transfer-to or the action's target; reason (string).",
   "openai-realtime/closed: the session is over; EOS follows. code (int): 1000 after session.closed, else the "
       "WebSocket's; reason (string): session.closed's (close_requested, expired, content, ...) or the close's; "
       "billed-seconds (double).",
@@ -2308,7 +2411,8 @@ static const char *const inspect_events[] = {
   "sink, EOS: the caller hung up; EOS follows on src.",
   "src, twilio/send-mark (name \"live:MS\"): after every <=100 ms of agent audio.",
   "src, FLUSH_START/FLUSH_STOP: barge-in; twiliosink sends Twilio a clear.",
-  "src, EOS: the session closed, the caller hung up, or the call ended (end_call, hang-up) after the last words.",
+  "src, EOS: the session closed, the caller hung up, or the call ended (end_call, transfer_call, hang-up, "
+      "transfer) after the last words.",
   NULL
 };
 
@@ -2333,6 +2437,8 @@ gst_openai_live_finalize (GObject *object)
   g_free (s->tools_file);
   g_free (s->tool_choice);
   g_free (s->tls_ca_file);
+  g_free (s->transfer_to);
+  g_free (self->run_transfer_to);
   g_free (self->session_tools);
   g_free (self->parse_error);
   g_free (self->start_id);

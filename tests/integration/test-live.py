@@ -432,6 +432,28 @@ class TestLive(unittest.TestCase):
         self.assertNotIn("openai-realtime/reconnecting", call.bridge_out)
         self.assertEqual(len(call.api_events("in", "session.start")), 1)
 
+    def test_transfer_tool(self):
+        """Responses delegation with transfer-to: the backend calls transfer_call; the target is posted,
+        the last words play, then the line closes."""
+        call = tc.Call(self, mock_args=["--mode", "echo", "--function-call-turn", "2",
+                                        "--function-name", "transfer_call",
+                                        "--function-args", '{"reason":"wants a person"}'],
+                       bridge=live_bridge("delegation=responses", "responses-model=gpt-5.1",
+                                          "transfer-to=+15551234567"),
+                       sim_args=["--play", "silence:500", "--play", "tone:500:1000", "--play", "silence:2500",
+                                 "--play", "tone:500:500", "--play", "silence:10000"])
+        self.assertEqual((call.sim_rc, call.summary["violations"], call.bridge_rc), (0, 0, 0), call.describe())
+        start, = call.api_events("in", "session.start")
+        names = [t.get("name") for t in start["session"]["delegation"]["responses"]["tools"]]
+        self.assertEqual(sorted(names), ["end_call", "transfer_call"])
+        line = next((l for l in call.bridge_out.splitlines() if "openai-realtime/transfer" in l), "")
+        self.assertIn("target=(string)+15551234567", line, call.describe())
+        self.assertIn('reason=(string)"wants a person"', line)
+        self.assertNotIn("openai-realtime/hang-up", call.bridge_out)
+        self.assertEqual(call.summary["end"], "server-closed", call.describe())
+        sent = sum(len(base64.b64decode(e["delta"])) for e in call.api_events("out", "session.output_audio.delta"))
+        self.assertEqual(call.summary["played_ms"] * 8, sent, "all the agent's audio was played")
+
     def test_silent_tcp_peer_times_out(self):
         """An API that takes the TCP connection and never answers the upgrade: an error at connect-timeout-ms."""
         server = SilentServer(self)
