@@ -64,6 +64,7 @@
 #include "gstopenairealtime-enumtypes.h"
 #include "gstopenairealtime-tools.h"
 #include "gstopenaiapi.h"
+#include "gstopenaiagent.h"
 
 #include <string.h>
 #include <gst/base/gstadapter.h>
@@ -105,6 +106,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_openai_live_debug);
 #define MARK_WAIT_MS 2000       /* paced, no echo: assume played (bounded wait) */
 #define QUIET_MS 600            /* hang-up: the model has stopped speaking */
 #define END_MAX_MS 10000        /* hang-up: the last words' bound */
+#define CLOSE_WAIT_MS 2000      /* session.close: the bound on session.closed */
 #define MAX_INCOMING_PAYLOAD (16 * 1024 * 1024)
 #define SENT_EVENTS_KEPT 256
 
@@ -196,7 +198,10 @@ typedef struct {
   guint64 reconnects;          /* sessions that replaced a lost one */
 } Stats;
 
-enum { END_NONE, END_WAITING, END_DONE };
+/* The end of a call we end: wait for the last words, send session.close and
+ * wait (CLOSE_WAIT_MS at most) for session.closed — its reason and billed
+ * seconds — then EOS. */
+enum { END_NONE, END_WAITING, END_CLOSING, END_DONE };
 
 struct _GstOpenaiLive {
   GstElement parent;
@@ -222,8 +227,6 @@ struct _GstOpenaiLive {
   GstAdapter *batch;           /* caller audio after confirmation */
   GstStructure *call_params;
   gboolean call_seen;          /* a twilio/call event: marks will be echoed */
-  gboolean want_playing;
-  gint playing;                /* atomic */
 
   /* network-thread state */
   GMainContext *context;
@@ -255,7 +258,7 @@ struct _GstOpenaiLive {
   gboolean end_is_transfer;    /* the end posts transfer (at once), not hang-up */
   gboolean closed_seen;        /* session.closed arrived */
   GtrSentEvents *sent;
-  GQueue out_pending;          /* buffers/events waiting for PLAYING */
+  GtrAgentOutput out;          /* the src pad, gated until PLAYING */
   GstSegment segment;
   GstClockTime out_base;
   guint64 out_samples;
@@ -408,61 +411,21 @@ is_confirmed (GstOpenaiLive *self)
   return confirmed;
 }
 
-static void
-stop_timer (GSource **slot)
-{
-  if (!*slot)
-    return;
-  g_source_destroy (*slot);
-  g_clear_pointer (slot, g_source_unref);
-}
-
-static void
-start_timer (GstOpenaiLive *self, GSource **slot, guint ms, GSourceFunc func)
-{
-  stop_timer (slot);
-  *slot = g_timeout_source_new (ms);
-  g_source_set_callback (*slot, func, gst_object_ref (self),
-      (GDestroyNotify) gst_object_unref);
-  g_source_attach (*slot, self->context);
-}
+#define stop_timer gtr_agent_timer_stop
+#define start_timer(self, slot, ms, func) \
+  gtr_agent_timer_start ((self), (self)->context, (slot), (ms), (func))
 
 /* ------------------------------------------------------------------------ */
 /* Output (network thread)                                                  */
 
-static void
-push_now (GstOpenaiLive *self, GstMiniObject *obj)
+static gboolean
+output_failed (gpointer element)
 {
-  GstFlowReturn ret = GST_FLOW_OK;
-
-  if (GST_IS_BUFFER (obj) && is_failed (self)) {
-    gst_buffer_unref (GST_BUFFER (obj));
-    return;
-  }
-  if (GST_IS_BUFFER (obj))
-    ret = gst_pad_push (self->srcpad, GST_BUFFER (obj));
-  else
-    gst_pad_push_event (self->srcpad, GST_EVENT (obj));
-  if (ret != GST_FLOW_OK)
-    GST_DEBUG_OBJECT (self, "push returned %s", gst_flow_get_name (ret));
+  return is_failed (element);
 }
 
-/* Push downstream, or hold until PLAYING: a sink in PAUSED would block the
- * shared network thread. */
-static void
-push_out (GstOpenaiLive *self, GstMiniObject *obj)
-{
-  if (g_atomic_int_get (&self->playing) && g_queue_is_empty (&self->out_pending))
-    push_now (self, obj);
-  else
-    g_queue_push_tail (&self->out_pending, obj);
-}
-
-static void
-clear_out_pending (GstOpenaiLive *self)
-{
-  g_queue_clear_full (&self->out_pending, (GDestroyNotify) gst_mini_object_unref);
-}
+#define push_out(self, obj) gtr_agent_output_push (&(self)->out, (obj))
+#define clear_out_pending(self) gtr_agent_output_clear (&(self)->out)
 
 static GstClockTime
 out_position (GstOpenaiLive *self)
@@ -525,7 +488,7 @@ pacing (GstOpenaiLive *self)
   g_mutex_lock (&self->lock);
   call_seen = self->call_seen;
   g_mutex_unlock (&self->lock);
-  return call_seen && g_atomic_int_get (&self->playing);
+  return call_seen && gtr_agent_output_is_playing (&self->out);
 }
 
 /* Push what is held, in pieces of ≤MARK_EVERY_MS each followed by a mark;
@@ -625,50 +588,13 @@ send_now (GstOpenaiLive *self, char *json)
   g_free (json);
 }
 
-typedef void (*NetFunc) (GstOpenaiLive *self, gpointer arg);
-typedef struct {
-  GstOpenaiLive *self;
-  NetFunc func;
-  gpointer arg;
-  GDestroyNotify free_arg;
-} NetJob;
-
-static gboolean
-net_job_run (gpointer data)
-{
-  NetJob *job = data;
-
-  job->func (job->self, job->arg);
-  if (job->free_arg)
-    job->free_arg (job->arg);
-  gst_object_unref (job->self);
-  g_free (job);
-  return G_SOURCE_REMOVE;
-}
-
-/* Run `func` on the network thread (at once when already on it), in order. */
-static void
-run_on_net (GstOpenaiLive *self, NetFunc func, gpointer arg, GDestroyNotify free_arg)
-{
-  NetJob *job;
-
-  if (gtr_netloop_is_current ()) {
-    func (self, arg);
-    if (free_arg)
-      free_arg (arg);
-    return;
-  }
-  job = g_new0 (NetJob, 1);
-  job->self = gst_object_ref (self);
-  job->func = func;
-  job->arg = arg;
-  job->free_arg = free_arg;
-  g_main_context_invoke (self->context, net_job_run, job);
-}
+#define run_on_net(self, func, arg, free_arg) \
+  gtr_agent_run_on_net ((self), (self)->context, (func), (arg), (free_arg))
 
 static void
-send_on_net (GstOpenaiLive *self, gpointer json)
+send_on_net (gpointer element, gpointer json)
 {
+  GstOpenaiLive *self = element;
   send_now (self, g_strdup (json));
 }
 
@@ -858,7 +784,9 @@ on_api_error (GstOpenaiLive *self, GtrLiveServerEvent *ev)
     /* a rejected session.start, or an admission error before the start */
     stop_timer (&self->confirm_timer);
     GST_ELEMENT_ERROR_WITH_DETAILS (self, LIBRARY, SETTINGS,
-        ("the API rejected session.start: %s", ev->error_message), (NULL),
+        ("the API rejected session.start: %s", ev->error_message),
+        ("code %s, param %s", ev->error_code ? ev->error_code : "",
+            ev->error_param ? ev->error_param : ""),
         ("api-code", G_TYPE_STRING, ev->error_code ? ev->error_code : "",
             "api-param", G_TYPE_STRING, ev->error_param ? ev->error_param : "",
             "api-type", G_TYPE_STRING, ev->error_type ? ev->error_type : "",
@@ -1043,6 +971,18 @@ handle_server_event (GstOpenaiLive *self, GtrLiveServerEvent *ev)
 
 /* Once the model has been quiet for QUIET_MS (or END_MAX_MS have passed)
  * and everything held is pushed: session.close, hang-up, EOS. */
+/* session.closed did not come within CLOSE_WAIT_MS: end without it. */
+static gboolean
+on_close_wait (gpointer data)
+{
+  GstOpenaiLive *self = data;
+
+  stop_timer (&self->end_timer);
+  GST_INFO_OBJECT (self, "no session.closed within %d ms of session.close", CLOSE_WAIT_MS);
+  finish_output (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 maybe_end (GstOpenaiLive *self)
 {
@@ -1055,13 +995,12 @@ maybe_end (GstOpenaiLive *self)
           || gst_adapter_available (self->agent) > 0))
     return;
   GST_INFO_OBJECT (self, "ending the call: %s", self->end_reason);
-  self->ending = END_DONE;
-  stop_timer (&self->end_timer);
+  self->ending = END_CLOSING;
   send_now (self, gtr_live_build_session_close (NULL));
   if (!self->end_is_transfer)   /* a transfer was posted when it was asked for */
     post_element_message (self, gst_structure_new (MSG_PREFIX "hang-up",
             "reason", G_TYPE_STRING, self->end_reason, NULL));
-  finish_output (self);
+  start_timer (self, &self->end_timer, CLOSE_WAIT_MS, on_close_wait);
 }
 
 static gboolean
@@ -1092,8 +1031,9 @@ begin_end (GstOpenaiLive *self, const char *reason)
 }
 
 static void
-hang_up_on_net (GstOpenaiLive *self, gpointer reason)
+hang_up_on_net (gpointer element, gpointer reason)
 {
+  GstOpenaiLive *self = element;
   begin_end (self, reason);
 }
 
@@ -1128,8 +1068,9 @@ transfer_free (gpointer data)
 }
 
 static void
-transfer_on_net (GstOpenaiLive *self, gpointer data)
+transfer_on_net (gpointer element, gpointer data)
 {
+  GstOpenaiLive *self = element;
   Transfer *t = data;
 
   begin_transfer (self, t->target, t->reason);
@@ -1308,11 +1249,7 @@ on_accept_certificate (SoupMessage *msg, GTlsCertificate *cert,
 static void
 connect_finished (GstOpenaiLive *self)
 {
-  g_mutex_lock (&self->lock);
-  self->connecting--;
-  g_cond_broadcast (&self->connect_done);
-  g_mutex_unlock (&self->lock);
-  gst_object_unref (self);
+  gtr_agent_connect_end (self, &self->lock, &self->connect_done, &self->connecting);
 }
 
 static void
@@ -1409,9 +1346,7 @@ start_connect (gpointer data)
   self->cancellable = g_cancellable_new ();
   self->session = soup_session_new ();
   GST_INFO_OBJECT (self, "connecting to %s", self->endpoint);
-  g_mutex_lock (&self->lock);
-  self->connecting++;
-  g_mutex_unlock (&self->lock);
+  gtr_agent_connect_begin (&self->lock, &self->connecting);
   start_timer (self, &self->connect_timer, self->connect_timeout_ms, on_connect_timeout);
   soup_session_websocket_connect_async (self->session, self->handshake, NULL, NULL,
       G_PRIORITY_DEFAULT, self->cancellable, on_connected, gst_object_ref (self));
@@ -1561,9 +1496,7 @@ on_reconnect_timer (gpointer data)
   g_signal_connect (self->handshake, "network-event", G_CALLBACK (on_network_event), self);
   self->net_phase = -1;
   GST_INFO_OBJECT (self, "reconnect attempt %u to %s", self->attempt + 1, self->endpoint);
-  g_mutex_lock (&self->lock);
-  self->connecting++;
-  g_mutex_unlock (&self->lock);
+  gtr_agent_connect_begin (&self->lock, &self->connecting);
   start_timer (self, &self->connect_timer, self->connect_timeout_ms, on_connect_timeout);
   soup_session_websocket_connect_async (self->session, self->handshake, NULL, NULL,
       G_PRIORITY_DEFAULT, self->cancellable, on_connected, gst_object_ref (self));
@@ -1572,24 +1505,6 @@ on_reconnect_timer (gpointer data)
 
 /* ------------------------------------------------------------------------ */
 /* State changes                                                            */
-
-static gboolean
-net_barrier (gpointer unused)
-{
-  return G_SOURCE_REMOVE;
-}
-
-/* A cancelled connect still calls back holding a ref: READY means no
- * network activity and no ref left (see openairealtime's wait_connect_finished). */
-static void
-wait_connect_finished (GstOpenaiLive *self)
-{
-  g_mutex_lock (&self->lock);
-  while (self->connecting)
-    g_cond_wait (&self->connect_done, &self->lock);
-  g_mutex_unlock (&self->lock);
-  gtr_netloop_run_sync (net_barrier, NULL);
-}
 
 static void
 reset_state (GstOpenaiLive *self)
@@ -1725,29 +1640,10 @@ start_session (GstOpenaiLive *self)
   return args.ok;
 }
 
-static gboolean
-set_playing (gpointer data)
-{
-  GstOpenaiLive *self = data;
-  GstMiniObject *obj;
-
-  g_mutex_lock (&self->lock);
-  g_atomic_int_set (&self->playing, self->want_playing);
-  g_mutex_unlock (&self->lock);
-  while (g_atomic_int_get (&self->playing) && (obj = g_queue_pop_head (&self->out_pending)))
-    push_now (self, obj);
-  gst_object_unref (self);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 set_want_playing (GstOpenaiLive *self, gboolean want)
 {
-  g_mutex_lock (&self->lock);
-  self->want_playing = want;
-  if (!want)
-    g_atomic_int_set (&self->playing, FALSE);
-  g_mutex_unlock (&self->lock);
+  gtr_agent_output_want_playing (&self->out, self->context, want);
 }
 
 static void
@@ -1755,7 +1651,7 @@ stop_session (GstOpenaiLive *self)
 {
   set_want_playing (self, FALSE);
   gtr_netloop_run_sync (stop_connection, self);
-  wait_connect_finished (self);
+  gtr_agent_connects_wait (&self->lock, &self->connect_done, &self->connecting);
 }
 
 static GstStateChangeReturn
@@ -1793,7 +1689,6 @@ gst_openai_live_change_state (GstElement *element, GstStateChange transition)
       break;
     case GST_STATE_CHANGE_PAUSED_TO_PLAYING:
       set_want_playing (self, TRUE);
-      g_main_context_invoke (self->context, set_playing, gst_object_ref (self));
       break;
     case GST_STATE_CHANGE_PAUSED_TO_READY:
       stop_session (self);
@@ -1808,8 +1703,9 @@ gst_openai_live_change_state (GstElement *element, GstStateChange transition)
 /* Sink pad                                                                 */
 
 static void
-maybe_start_on_net (GstOpenaiLive *self, gpointer unused)
+maybe_start_on_net (gpointer element, gpointer unused)
 {
+  GstOpenaiLive *self = element;
   maybe_start (self, NULL);
 }
 
@@ -1900,8 +1796,9 @@ handle_sink_caps (GstOpenaiLive *self, GstCaps *caps)
 }
 
 static void
-note_heard (GstOpenaiLive *self, gpointer arg)
+note_heard (gpointer element, gpointer arg)
 {
+  GstOpenaiLive *self = element;
   const char *name = arg;
 
   if (!g_str_has_prefix (name, "live:"))
@@ -1935,8 +1832,9 @@ handle_dtmf (GstOpenaiLive *self, const GstStructure *s)
 }
 
 static void
-finish_on_net (GstOpenaiLive *self, gpointer unused)
+finish_on_net (gpointer element, gpointer unused)
 {
+  GstOpenaiLive *self = element;
   push_eos (self);
 }
 
@@ -2015,8 +1913,9 @@ result_free (gpointer data)
 }
 
 static void
-function_result_on_net (GstOpenaiLive *self, gpointer data)
+function_result_on_net (gpointer element, gpointer data)
 {
+  GstOpenaiLive *self = element;
   Result *r = data;
 
   send_now (self, gtr_live_build_function_call_output (r->call_id, r->output, NULL));
@@ -2037,8 +1936,9 @@ gst_openai_live_function_result (GstOpenaiLive *self, const char *call_id,
 }
 
 static void
-delegation_result_on_net (GstOpenaiLive *self, gpointer data)
+delegation_result_on_net (gpointer element, gpointer data)
 {
+  GstOpenaiLive *self = element;
   Result *r = data;
 
   send_now (self, gtr_live_build_append (GTR_LIVE_APPEND_COMMENTARY, r->output,
@@ -2525,7 +2425,7 @@ gst_openai_live_init (GstOpenaiLive *self)
   self->held = gst_adapter_new ();
   self->batch = gst_adapter_new ();
   self->agent = gst_adapter_new ();
-  g_queue_init (&self->out_pending);
+  gtr_agent_output_init (&self->out, self, self->srcpad, &self->lock, output_failed);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
   self->context = gtr_netloop_ref_context ();
   self->sent = gtr_sent_events_new (SENT_EVENTS_KEPT);

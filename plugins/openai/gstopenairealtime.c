@@ -151,6 +151,7 @@
 #include "gstopenairealtime-enumtypes.h"
 #include "gstopenairealtime-tools.h"
 #include "gstopenaiapi.h"
+#include "gstopenaiagent.h"
 
 #include <string.h>
 #include <gst/base/gstadapter.h>
@@ -332,8 +333,6 @@ struct _GstOpenaiRealtime {
   gboolean held_warned;
   GstAdapter *batch;           /* caller audio after confirmation */
   GstStructure *call_params;   /* the call's customParameters */
-  gboolean want_playing;       /* PLAYING was reached and not left since */
-  gint playing;                /* atomic; set true only by set_playing */
 
   /* network-thread state */
   GMainContext *context;
@@ -353,7 +352,7 @@ struct _GstOpenaiRealtime {
   GHashTable *update_ids;      /* event_ids of our session.update events */
   gboolean update_sent;
   gboolean instructions_filled; /* sent with the call's parameters */
-  GQueue out_pending;          /* buffers/events waiting for PLAYING */
+  GtrAgentOutput out;          /* the src pad, gated until PLAYING */
   GstSegment segment;
   GstClockTime out_base;       /* running time where the current item started */
   guint64 out_samples;         /* samples pushed since out_base */
@@ -435,7 +434,7 @@ static void note_turn (GstOpenaiRealtime *self, const GtrRealtimeServerEvent *ev
 static void drop_standby (GstOpenaiRealtime *self);
 /* call control (defined below its users) */
 static void ask_response (GstOpenaiRealtime *self, const char *instructions);
-static void ask_response_on_net (GstOpenaiRealtime *self, gpointer unused);
+static void ask_response_on_net (gpointer element, gpointer unused);
 static void note_response_created (GstOpenaiRealtime *self);
 static void note_response_done (GstOpenaiRealtime *self);
 static void note_speech_started (GstOpenaiRealtime *self);
@@ -630,77 +629,25 @@ post_handshake_error (GstOpenaiRealtime *self, GError *err, guint status)
 
 /* A timer on the shared network context holding a ref on the element; the
  * slot is cleared when it is stopped (on success, on expiry, on stop). */
-static void
-stop_timer (GSource **slot)
-{
-  if (!*slot)
-    return;
-  g_source_destroy (*slot);
-  g_clear_pointer (slot, g_source_unref);
-}
-
-static void
-start_timer (GstOpenaiRealtime *self, GSource **slot, guint ms,
-    GSourceFunc func)
-{
-  stop_timer (slot);
-  *slot = g_timeout_source_new (ms);
-  g_source_set_callback (*slot, func, gst_object_ref (self),
-      (GDestroyNotify) gst_object_unref);
-  g_source_attach (*slot, self->context);
-}
+#define stop_timer gtr_agent_timer_stop
+#define start_timer(self, slot, ms, func) \
+  gtr_agent_timer_start ((self), (self)->context, (slot), (ms), (func))
 
 /* ------------------------------------------------------------------------ */
 /* Output (network thread)                                                  */
 
-static void
-push_now (GstOpenaiRealtime *self, GstMiniObject *obj)
-{
-  GstFlowReturn ret = GST_FLOW_OK;
-
-  /* Audio held for PLAYING from a session that has failed since: the
-   * caller hears nothing of a session that is not (or no longer) confirmed. */
-  if (GST_IS_BUFFER (obj) && is_failed (self)) {
-    GST_DEBUG_OBJECT (self, "dropping held audio: the session failed");
-    gst_buffer_unref (GST_BUFFER (obj));
-    return;
-  }
-  if (GST_IS_BUFFER (obj))
-    ret = gst_pad_push (self->srcpad, GST_BUFFER (obj));
-  else
-    gst_pad_push_event (self->srcpad, GST_EVENT (obj));
-  if (ret != GST_FLOW_OK)
-    GST_DEBUG_OBJECT (self, "push returned %s", gst_flow_get_name (ret));
-}
-
-/* Push downstream, or hold until PLAYING: a sink in PAUSED would block the
- * shared network thread. */
-static void
-push_out (GstOpenaiRealtime *self, GstMiniObject *obj)
-{
-  if (g_atomic_int_get (&self->playing) && g_queue_is_empty (&self->out_pending))
-    push_now (self, obj);
-  else
-    g_queue_push_tail (&self->out_pending, obj);
-}
-
+/* Output waits for PLAYING (a sink in PAUSED would block the shared
+ * network thread); audio of a session that has failed since is dropped:
+ * the caller hears nothing of a session that is not (or no longer)
+ * confirmed.  The gate is gstopenaiagent.c's. */
 static gboolean
-drain_out_pending (gpointer data)
+output_failed (gpointer element)
 {
-  GstOpenaiRealtime *self = data;
-  GstMiniObject *obj;
-
-  while (g_atomic_int_get (&self->playing)
-      && (obj = g_queue_pop_head (&self->out_pending)))
-    push_now (self, obj);
-  return G_SOURCE_REMOVE;
+  return is_failed (element);
 }
 
-static void
-clear_out_pending (GstOpenaiRealtime *self)
-{
-  g_queue_clear_full (&self->out_pending, (GDestroyNotify) gst_mini_object_unref);
-}
+#define push_out(self, obj) gtr_agent_output_push (&(self)->out, (obj))
+#define clear_out_pending(self) gtr_agent_output_clear (&(self)->out)
 
 static GstClockTime
 out_position (GstOpenaiRealtime *self)
@@ -826,81 +773,23 @@ send_now (GstOpenaiRealtime *self, char *json)
   g_free (json);
 }
 
-typedef struct {
-  GstOpenaiRealtime *self;
-  char *json;
-} SendJob;
+/* Run `func` on the network thread (at once when already on it: twiliosrc
+ * pushes from there), in order, with a ref on self. */
+#define run_on_net(self, func, arg, free_arg) \
+  gtr_agent_run_on_net ((self), (self)->context, (func), (arg), (free_arg))
 
-static gboolean
-send_job_run (gpointer data)
+static void
+send_on_net (gpointer element, gpointer json)
 {
-  SendJob *job = data;
-
-  send_now (job->self, job->json);
-  gst_object_unref (job->self);
-  g_free (job);
-  return G_SOURCE_REMOVE;
+  send_now (element, g_strdup (json));
 }
 
 /* Send on the network thread, keeping the order of calls. Takes `json`. */
 static void
 send_json (GstOpenaiRealtime *self, char *json)
 {
-  SendJob *job;
-
-  if (!json)
-    return;
-  if (gtr_netloop_is_current ()) {
-    send_now (self, json);
-    return;
-  }
-  job = g_new0 (SendJob, 1);
-  job->self = gst_object_ref (self);
-  job->json = json;
-  g_main_context_invoke (self->context, send_job_run, job);
-}
-
-/* Run `func` on the network thread (at once when already on it: twiliosrc
- * pushes from there), with a ref on self. */
-typedef void (*NetFunc) (GstOpenaiRealtime *self, gpointer arg);
-typedef struct {
-  GstOpenaiRealtime *self;
-  NetFunc func;
-  gpointer arg;
-  GDestroyNotify free_arg;
-} NetJob;
-
-static gboolean
-net_job_run (gpointer data)
-{
-  NetJob *job = data;
-
-  job->func (job->self, job->arg);
-  if (job->free_arg)
-    job->free_arg (job->arg);
-  gst_object_unref (job->self);
-  g_free (job);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-run_on_net (GstOpenaiRealtime *self, NetFunc func, gpointer arg,
-    GDestroyNotify free_arg)
-{
-  NetJob *job;
-
-  if (gtr_netloop_is_current ()) {
-    func (self, arg);
-    if (free_arg)
-      free_arg (arg);
-    return;
-  }
-  job = g_new0 (NetJob, 1);
-  job->self = gst_object_ref (self);
-  job->func = func;
-  job->arg = arg;
-  job->free_arg = free_arg;
-  g_main_context_invoke (self->context, net_job_run, job);
+  if (json)
+    run_on_net (self, send_on_net, json, g_free);
 }
 
 static char *
@@ -1023,8 +912,9 @@ send_session_update (GstOpenaiRealtime *self, gboolean instructions_only)
 
 /* Once connected and both formats are known. */
 static void
-maybe_send_session_update (GstOpenaiRealtime *self, gpointer unused)
+maybe_send_session_update (gpointer element, gpointer unused)
 {
+  GstOpenaiRealtime *self = element;
   gboolean ready;
 
   g_mutex_lock (&self->lock);
@@ -1072,8 +962,9 @@ formats_match (GstOpenaiRealtime *self, const GtrRealtimeServerEvent *ev)
  * its audio would reach twiliosink before the call it belongs to.
  * Network thread. */
 static void
-maybe_greet (GstOpenaiRealtime *self, gpointer unused)
+maybe_greet (gpointer element, gpointer unused)
 {
+  GstOpenaiRealtime *self = element;
   g_autofree char *greeting = NULL;
   g_autofree char *instructions = NULL;
   gboolean ready;
@@ -1555,11 +1446,7 @@ on_accept_certificate (SoupMessage *msg, GTlsCertificate *cert,
 static void
 connect_finished (GstOpenaiRealtime *self)
 {
-  g_mutex_lock (&self->lock);
-  self->connecting--;
-  g_cond_broadcast (&self->connect_done);
-  g_mutex_unlock (&self->lock);
-  gst_object_unref (self);
+  gtr_agent_connect_end (self, &self->lock, &self->connect_done, &self->connecting);
 }
 
 static void
@@ -1686,9 +1573,7 @@ start_connect (gpointer data)
   self->cancellable = g_cancellable_new ();
   self->session = soup_session_new ();
   GST_INFO_OBJECT (self, "connecting to %s (model %s)", self->endpoint, args->model);
-  g_mutex_lock (&self->lock);
-  self->connecting++;
-  g_mutex_unlock (&self->lock);
+  gtr_agent_connect_begin (&self->lock, &self->connecting);
   start_timer (self, &self->connect_timer, self->connect_timeout_ms,
       on_connect_timeout);
   soup_session_websocket_connect_async (self->session, self->handshake, NULL,
@@ -2121,7 +2006,7 @@ at_turn_boundary (GstOpenaiRealtime *self)
   GstClockTime now = gtr_element_running_time (GST_ELEMENT (self));
 
   return !self->response_active && !self->caller_speaking
-      && !self->turn_pending && g_queue_is_empty (&self->out_pending)
+      && !self->turn_pending && gtr_agent_output_is_empty (&self->out)
       && (!self->item_id || !GST_CLOCK_TIME_IS_VALID (now)
           || out_position (self) <= now);
 }
@@ -2301,9 +2186,7 @@ on_handover_due (gpointer data)
     gtr_api_set_auth_header (self->standby_handshake, g_uri_get_host (uri), args.api_key);
     g_signal_connect (self->standby_handshake, "accept-certificate",
         G_CALLBACK (on_accept_certificate), self);
-    g_mutex_lock (&self->lock);
-    self->connecting++;
-    g_mutex_unlock (&self->lock);
+    gtr_agent_connect_begin (&self->lock, &self->connecting);
     soup_session_websocket_connect_async (self->session, self->standby_handshake,
         NULL, NULL, G_PRIORITY_DEFAULT, self->cancellable, on_standby_connected,
         gst_object_ref (self));
@@ -2366,52 +2249,10 @@ start_session (GstOpenaiRealtime *self)
   return args.ok;
 }
 
-static gboolean
-net_barrier (gpointer unused)
-{
-  return G_SOURCE_REMOVE;
-}
-
-/* A cancelled connect still calls back, holding a ref: wait for it, so
- * that READY means no network activity and no ref left on the element.
- * The callback clears `connecting` before it drops its ref (it may not touch
- * the element after that): one more turn of the network loop makes sure it
- * has returned, ref dropped.  That turn also runs every job queued before
- * (set_playing, SendJob, NetJob), each of which holds a ref. */
-static void
-wait_connect_finished (GstOpenaiRealtime *self)
-{
-  g_return_if_fail (!gtr_netloop_is_current ());
-  g_mutex_lock (&self->lock);
-  while (self->connecting)
-    g_cond_wait (&self->connect_done, &self->lock);
-  g_mutex_unlock (&self->lock);
-  gtr_netloop_run_sync (net_barrier, NULL);
-}
-
-/* Queued in PAUSED_TO_PLAYING; may run after PLAYING_TO_PAUSED has been
- * through: then it must not turn pushing back on. */
-static gboolean
-set_playing (gpointer data)
-{
-  GstOpenaiRealtime *self = data;
-
-  g_mutex_lock (&self->lock);
-  g_atomic_int_set (&self->playing, self->want_playing);
-  g_mutex_unlock (&self->lock);
-  drain_out_pending (self);
-  gst_object_unref (self);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 set_want_playing (GstOpenaiRealtime *self, gboolean want)
 {
-  g_mutex_lock (&self->lock);
-  self->want_playing = want;
-  if (!want)
-    g_atomic_int_set (&self->playing, FALSE);
-  g_mutex_unlock (&self->lock);
+  gtr_agent_output_want_playing (&self->out, self->context, want);
 }
 
 /* Stop the session: on the network thread, then wait for the connect
@@ -2421,7 +2262,9 @@ stop_session (GstOpenaiRealtime *self)
 {
   set_want_playing (self, FALSE);
   gtr_netloop_run_sync (stop_connection, self);
-  wait_connect_finished (self);
+  /* a cancelled connect still calls back holding a ref: READY means no
+   * network activity and no ref left (gtr_agent_connects_wait) */
+  gtr_agent_connects_wait (&self->lock, &self->connect_done, &self->connecting);
 }
 
 static GstStateChangeReturn
@@ -2463,7 +2306,6 @@ gst_openai_realtime_change_state (GstElement *element, GstStateChange transition
       break;
     case GST_STATE_CHANGE_PAUSED_TO_PLAYING:
       set_want_playing (self, TRUE);
-      g_main_context_invoke (self->context, set_playing, gst_object_ref (self));
       break;
     case GST_STATE_CHANGE_PAUSED_TO_READY:
       stop_session (self);
@@ -2582,8 +2424,9 @@ handle_sink_caps (GstOpenaiRealtime *self, GstCaps *caps)
 }
 
 static void
-send_instructions_update (GstOpenaiRealtime *self, gpointer unused)
+send_instructions_update (gpointer element, gpointer unused)
 {
+  GstOpenaiRealtime *self = element;
   if (self->update_sent && !self->instructions_filled)
     send_session_update (self, TRUE);
 }
@@ -2610,8 +2453,9 @@ handle_call_event (GstOpenaiRealtime *self, const GstStructure *s)
 }
 
 static void
-note_heard (GstOpenaiRealtime *self, gpointer arg)
+note_heard (gpointer element, gpointer arg)
 {
+  GstOpenaiRealtime *self = element;
   const char *name = arg;
   const char *colon = strrchr (name, ':');
   gint64 ms;
@@ -2653,8 +2497,9 @@ handle_dtmf (GstOpenaiRealtime *self, const GstStructure *s)
 }
 
 static void
-push_eos_on_net (GstOpenaiRealtime *self, gpointer unused)
+push_eos_on_net (gpointer element, gpointer unused)
 {
+  GstOpenaiRealtime *self = element;
   push_eos (self);
 }
 
@@ -2744,8 +2589,9 @@ ask_response (GstOpenaiRealtime *self, const char *instructions)
 }
 
 static void
-ask_response_on_net (GstOpenaiRealtime *self, gpointer unused)
+ask_response_on_net (gpointer element, gpointer unused)
 {
+  GstOpenaiRealtime *self = element;
   ask_response (self, NULL);
 }
 
@@ -3107,8 +2953,9 @@ end_request_free (EndRequest *req)
 }
 
 static void
-end_on_net (GstOpenaiRealtime *self, gpointer arg)
+end_on_net (gpointer element, gpointer arg)
 {
+  GstOpenaiRealtime *self = element;
   EndRequest *req = arg;
 
   begin_ending (self, req->how, req->reason, req->target);
@@ -3932,7 +3779,7 @@ gst_openai_realtime_init (GstOpenaiRealtime *self)
   self->batch = gst_adapter_new ();
   self->update_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->cancelled = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_queue_init (&self->out_pending);
+  gtr_agent_output_init (&self->out, self, self->srcpad, &self->lock, output_failed);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
   self->context = gtr_netloop_ref_context ();
   self->sent = gtr_sent_events_new (SENT_EVENTS_KEPT);

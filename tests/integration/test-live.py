@@ -206,7 +206,8 @@ class TestLive(unittest.TestCase):
         out = proc.stdout + proc.stderr
         self.assertNotEqual(proc.returncode, 0, out)
         self.assertIn("the API rejected session.start: Invalid value: 'nosuchvoice'", out.replace("\\", ""))
-        self.assertIn("api-param=(string)session.audio.output.voice", out.replace("\\", ""))
+        # the API's param, in the error's debug text (and its details)
+        self.assertIn("code invalid_value, param session.audio.output.voice", out)
         mock.terminate()
         mock.wait(timeout=10)
         mock.stdout.close()
