@@ -995,6 +995,27 @@ class TestServer(unittest.TestCase):
         self.assertLess(summary["media_sent"], 100, "the call was ended, not left in silence")
         server.assert_clean_exit(server.stop())
 
+    def test_live_transfer_dials_the_target(self):
+        """openailive with Responses delegation (from the --agent file): the backend calls transfer_call,
+        the last words play, and Twilio's <Redirect> gets <Dial>target</Dial> — as with openairealtime."""
+        # turn 1 is answered (echoed); turn 2 is handed to the backend, which transfers
+        mock = Mock(self, "--mode", "echo", "--function-call-turn", "2", "--function-name", "transfer_call",
+                    "--function-args", '{"reason":"wants a person"}')
+        agent = os.path.join(tempfile.mkdtemp(), "agent.ini")
+        with open(agent, "w") as f:
+            f.write("[agent]\ndelegation=responses\nresponses-model=gpt-5.1\ntransfer-to=+15550123\n")
+        server = Server(self, ["--pipeline", "twiliosrc ! openailive ! twiliosink", "--agent", agent,
+                               "--realtime-url", f"{mock.url}/v1/live/sessions"])
+        rc, summary, err = finish(server.call("CAlivexfer", "--play", "silence:500", "--play", "tone:500:800",
+                                              "--play", "silence:2500", "--play", "tone:500:500",
+                                              "--play", "silence:15000", record=False, webhook=True))
+        self.assertEqual(rc, 0, f"{err}\n{server.describe()}")
+        self.assertGreater(summary["played_ms"], 500, "the agent's words were heard\n" + server.describe())
+        self.assertEqual(summary["dial"], "+15550123", summary)
+        self.assertEqual(summary["verbs"][-2:], ["Redirect", "Dial"], summary)
+        self.assertIn("target=+15550123", server.events("call-transfer")[0])
+        server.assert_clean_exit(server.stop())
+
     def test_systemd_unit(self):
         """The unit in docs/deployment.md is the shipped one, and systemd-analyze verify finds nothing wrong in it."""
         unit_path = os.path.join(ROOT, "src", "server", "twilio-realtime-server.service")
