@@ -1020,7 +1020,9 @@ on_end_check (gpointer data)
 static void
 begin_end (GstOpenaiLive *self, const char *reason)
 {
-  if (self->ending || !self->conn)
+  /* also between sessions (reconnecting): session.close then goes nowhere
+   * and the close wait ends the call */
+  if (self->ending)
     return;
   self->ending = END_WAITING;
   self->end_asked_us = g_get_monotonic_time ();
@@ -1042,7 +1044,7 @@ hang_up_on_net (gpointer element, gpointer reason)
 static void
 begin_transfer (GstOpenaiLive *self, const char *target, const char *reason)
 {
-  if (self->ending || !self->conn)
+  if (self->ending)
     return;
   reason = reason ? reason : "the application transferred the call";
   GST_INFO_OBJECT (self, "transfer to %s: %s", target, reason);
@@ -1478,7 +1480,7 @@ on_reconnect_timer (gpointer data)
   char *key;
 
   stop_timer (&self->reconnect_timer);
-  if (self->stopping || !self->lost_reason)
+  if (self->stopping || !self->lost_reason || self->ending)
     return G_SOURCE_REMOVE;
   uri = g_uri_parse (self->uri, G_URI_FLAGS_ENCODED_QUERY, NULL);
   self->handshake = uri ? soup_message_new_from_uri ("GET", uri) : NULL;
