@@ -197,8 +197,9 @@ server_config_parse (ServerConfig *config, int *argc, char ***argv,
           "(default " SERVER_DEFAULT_LISTEN "; PORT in the environment replaces the port)", "ADDR:PORT" },
     { "public-url", 0, 0, G_OPTION_ARG_STRING, &config->public_url, "The https "
           "base URL Twilio reaches (a TLS proxy's); used in TwiML and for signatures", "URL" },
-    { "realtime-url", 0, 0, G_OPTION_ARG_STRING, &config->realtime_url, "Realtime "
-          "API address (default OPENAI_REALTIME_URL, else the official one)", "URL" },
+    { "realtime-url", 0, 0, G_OPTION_ARG_STRING, &config->realtime_url, "The agent "
+          "element's API address, its uri (default OPENAI_REALTIME_URL, else the element's own: "
+          "Realtime's, or GPT-Live's for openailive)", "URL" },
     { "api-key-file", 0, 0, G_OPTION_ARG_FILENAME, &raw.api_key_file, "Read the "
           "OpenAI API key from FILE (default: OPENAI_API_KEY from the environment)", "FILE" },
     { "auth-token-file", 0, 0, G_OPTION_ARG_FILENAME, &raw.auth_token_file, "Read "
