@@ -1482,6 +1482,12 @@ on_reconnect_timer (gpointer data)
   stop_timer (&self->reconnect_timer);
   if (self->stopping || !self->lost_reason || self->ending)
     return G_SOURCE_REMOVE;
+  if (g_cancellable_is_cancelled (self->cancellable)) {
+    /* the last attempt was cancelled at connect-timeout-ms: a fresh one,
+     * or this attempt would be cancelled before it starts */
+    g_object_unref (self->cancellable);
+    self->cancellable = g_cancellable_new ();
+  }
   uri = g_uri_parse (self->uri, G_URI_FLAGS_ENCODED_QUERY, NULL);
   self->handshake = uri ? soup_message_new_from_uri ("GET", uri) : NULL;
   if (!self->handshake) {

@@ -421,6 +421,19 @@ class TestLive(unittest.TestCase):
         self.assert_answered_after(turns, answers, sent, heard, call, 1)
         self.assert_carried_over(call)
 
+    def test_reconnect_after_a_timed_out_attempt(self):
+        """The API freezes for 3 s; the first new session's handshake times out (connect-timeout-ms=1000)
+        while it is frozen, and a later attempt, once it answers, carries the call on."""
+        call, turns, answers, sent, heard = self.keeping_call(
+            ["--stall-after", "4000", "--stall-for", "3000"],
+            ["liveness-timeout-ms=2000", "connect-timeout-ms=1000"], 2, gap_ms=6000)
+        line = next((l for l in call.bridge_out.splitlines() if "openai-realtime/reconnected" in l), "")
+        attempts = re.search(r"attempts=\(uint\)(\d+)", line)
+        self.assertTrue(attempts and int(attempts.group(1)) >= 2, "a timed-out attempt, then one that worked\n"
+                        + call.describe())
+        self.assert_answered_after(turns, answers, sent, heard, call, 1)
+        self.assert_carried_over(call)
+
     def test_no_reconnect_ends_the_call(self):
         """reconnect-attempts=0: a dropped session ends the call — openai-realtime/closed with the close code, EOS."""
         call = tc.Call(self, mock_args=["--mode", "echo", "--drop-mid-response", "1"],
