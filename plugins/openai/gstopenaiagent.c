@@ -30,7 +30,7 @@ gtr_agent_run_on_net (gpointer element, GMainContext *context, GtrAgentNetFunc f
 {
   NetJob *job;
 
-  if (gtr_netloop_is_current ()) {
+  if (g_main_context_is_owner (context)) {
     func (element, arg);
     if (free_arg)
       free_arg (arg);
@@ -89,14 +89,15 @@ net_barrier (gpointer unused)
 }
 
 void
-gtr_agent_connects_wait (GMutex *lock, GCond *done, guint *count)
+gtr_agent_connects_wait (GMainContext *context, GMutex *lock, GCond *done,
+    guint *count)
 {
-  g_return_if_fail (!gtr_netloop_is_current ());
+  g_return_if_fail (!g_main_context_is_owner (context));
   g_mutex_lock (lock);
   while (*count)
     g_cond_wait (done, lock);
   g_mutex_unlock (lock);
-  gtr_netloop_run_sync (net_barrier, NULL);
+  gtr_netloop_run_sync (context, net_barrier, NULL);
 }
 
 void

@@ -31,7 +31,8 @@ void gtr_agent_timer_stop (GSource **slot);
  * run (so the last callback has returned, and every job queued before). */
 void gtr_agent_connect_begin (GMutex *lock, guint *count);
 void gtr_agent_connect_end (gpointer element, GMutex *lock, GCond *done, guint *count);
-void gtr_agent_connects_wait (GMutex *lock, GCond *done, guint *count);
+void gtr_agent_connects_wait (GMainContext *context, GMutex *lock, GCond *done,
+    guint *count);
 
 /* The src-pad gate.  Output pushed before PLAYING (a sink in PAUSED would
  * block the shared network thread) waits in order; buffers are dropped,

@@ -1641,7 +1641,7 @@ start_session (GstOpenaiLive *self)
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_AUTHORIZED,
         ("no API key: set the api-key property or OPENAI_API_KEY"), (NULL));
   else
-    gtr_netloop_run_sync (start_connect, &args);
+    gtr_netloop_run_sync (self->context, start_connect, &args);
   gtr_api_key_free (args.api_key);
   g_free (args.uri);
   g_free (args.ca_file);
@@ -1658,8 +1658,8 @@ static void
 stop_session (GstOpenaiLive *self)
 {
   set_want_playing (self, FALSE);
-  gtr_netloop_run_sync (stop_connection, self);
-  gtr_agent_connects_wait (&self->lock, &self->connect_done, &self->connecting);
+  gtr_netloop_run_sync (self->context, stop_connection, self);
+  gtr_agent_connects_wait (self->context, &self->lock, &self->connect_done, &self->connecting);
 }
 
 static GstStateChangeReturn

@@ -2243,7 +2243,7 @@ start_session (GstOpenaiRealtime *self)
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_AUTHORIZED,
         ("no API key: set the api-key property or OPENAI_API_KEY"), (NULL));
   } else {
-    gtr_netloop_run_sync (start_connect, &args);
+    gtr_netloop_run_sync (self->context, start_connect, &args);
   }
   connect_args_clear (&args);
   return args.ok;
@@ -2261,10 +2261,10 @@ static void
 stop_session (GstOpenaiRealtime *self)
 {
   set_want_playing (self, FALSE);
-  gtr_netloop_run_sync (stop_connection, self);
+  gtr_netloop_run_sync (self->context, stop_connection, self);
   /* a cancelled connect still calls back holding a ref: READY means no
    * network activity and no ref left (gtr_agent_connects_wait) */
-  gtr_agent_connects_wait (&self->lock, &self->connect_done, &self->connecting);
+  gtr_agent_connects_wait (self->context, &self->lock, &self->connect_done, &self->connecting);
 }
 
 static GstStateChangeReturn

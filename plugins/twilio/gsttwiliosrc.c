@@ -1013,13 +1013,13 @@ start_server (GstTwilioSrc * self)
 {
   ServerCall call = { self, NULL };
 
-  gtr_netloop_run_sync (server_start, &call);
+  gtr_netloop_run_sync (NULL, server_start, &call);
   if (call.error) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("Could not listen for Twilio on %s:%d", self->address, self->port),
         ("%s", call.error->message));
     g_error_free (call.error);
-    gtr_netloop_run_sync (server_stop, &call);
+    gtr_netloop_run_sync (NULL, server_stop, &call);
     return FALSE;
   }
   GST_INFO_OBJECT (self, "listening on %s:%d%s", self->address,
@@ -1032,7 +1032,7 @@ stop_server (GstTwilioSrc * self)
 {
   ServerCall call = { self, NULL };
 
-  gtr_netloop_run_sync (server_stop, &call);
+  gtr_netloop_run_sync (NULL, server_stop, &call);
 }
 
 /* Embedded: the application's server hands the call over (`embedded`, or

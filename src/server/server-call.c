@@ -1,8 +1,10 @@
 /* One call: its pipeline from accept to teardown.  See server.h for the
- * threads: made on the network thread, run and ended on the main thread. */
+ * threads: made on the call's network loop, run and ended on the main
+ * thread. */
 #include "server.h"
 
 #include "gtr-events.h"
+#include "gtr-netloop.h"
 #include "server-log.h"
 #include "server-record.h"
 
@@ -10,6 +12,7 @@ struct _ServerCall {
   gint refs;                    /* atomic: the table's and the start job's */
   Server *server;
   guint id;
+  GMainContext *loop;           /* its network loop (borrowed from the server) */
   ServerPipelineElements el;
   ServerRecord *record;         /* --record-dir, else NULL */
   char *remote;
@@ -432,7 +435,8 @@ call_start (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* A call with its pipeline made (network thread), not yet in the table. */
+/* A call with its pipeline made, not yet in the table.  On the call's loop:
+ * the agent element takes the loop it is made on. */
 static ServerCall *
 call_new (Server *server)
 {
@@ -444,6 +448,7 @@ call_new (Server *server)
   call->refs = 1;
   g_mutex_init (&call->times_lock);
   call->server = server;
+  call->loop = g_main_context_get_thread_default ();
   g_mutex_lock (&server->lock);
   call->id = ++server->next_id;
   g_mutex_unlock (&server->lock);
@@ -546,17 +551,42 @@ on_prestart_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+typedef struct {
+  Server *server;
+  const char *call_sid;
+  ServerCall *call;             /* made and in the table, else NULL */
+} PrestartArgs;
+
+/* On the call's loop. */
+static gboolean
+prestart_on_loop (gpointer data)
+{
+  PrestartArgs *args = data;
+  ServerCall *call = call_new (args->server);
+
+  if (!call)
+    return G_SOURCE_REMOVE;
+  call->prestarted = TRUE;
+  call->call_sid = g_strdup (args->call_sid);
+  /* the caller's: the main thread may end the call before it returns */
+  call_ref (call);
+  if (call_add (call))
+    args->call = call;
+  else
+    call_unref (call);
+  return G_SOURCE_REMOVE;
+}
+
 gboolean
 server_call_prestart (Server *server, const char *call_sid)
 {
-  ServerCall *call = call_new (server);
+  PrestartArgs args = { server, call_sid, NULL };
+  ServerCall *call;
   GSource *timer;
 
-  if (!call)
-    return FALSE;
-  call->prestarted = TRUE;
-  call->call_sid = g_strdup (call_sid);
-  if (!call_add (call))
+  /* loop 0 waits for the call's loop, which never waits for loop 0 */
+  gtr_netloop_run_sync (server_loop_for (server, NULL), prestart_on_loop, &args);
+  if (!(call = args.call))
     return FALSE;
   timer = g_timeout_source_new (server->config->prestart_timeout_s * 1000);
   g_source_set_callback (timer, on_prestart_timeout, call_ref (call),
@@ -564,6 +594,7 @@ server_call_prestart (Server *server, const char *call_sid)
   /* kept (and destroyed when the call ends) so that no timer outlives it */
   call->prestart_timer = timer;
   g_source_attach (timer, server->main_context);
+  call_unref (call);
   return TRUE;
 }
 
@@ -582,6 +613,23 @@ claim_waiting (Server *server, const char *call_sid, gboolean claim)
     call->attached = TRUE;
   g_mutex_unlock (&server->lock);
   return call;
+}
+
+GMainContext *
+server_loop_for (Server *server, const char *call_sid)
+{
+  ServerCall *call = NULL;
+  GMainContext *loop;
+
+  g_mutex_lock (&server->lock);
+  if (call_sid)
+    call = g_hash_table_lookup (server->by_sid, call_sid);
+  if (call && call->prestarted && !call->attached && !call->ending)
+    loop = call->loop;
+  else
+    loop = server->loops[server->next_loop++ % server->n_loops];
+  g_mutex_unlock (&server->lock);
+  return loop;
 }
 
 gboolean

@@ -150,6 +150,7 @@ typedef struct {
   gint prestart_timeout;
   gint http_handshake_timeout;
   gint http_idle_timeout;
+  gint network_threads;
 } RawOptions;
 
 static gboolean
@@ -176,6 +177,12 @@ check_options (ServerConfig *config, RawOptions *raw, GError **error)
         "600000, --http-idle-timeout MS from 100 to 3600000");
   config->http_handshake_timeout_ms = raw->http_handshake_timeout;
   config->http_idle_timeout_ms = raw->http_idle_timeout;
+  if (raw->network_threads == 0)
+    raw->network_threads = MIN (g_get_num_processors (), SERVER_MAX_NETWORK_THREADS);
+  if (raw->network_threads < 1 || raw->network_threads > SERVER_MAX_NETWORK_THREADS)
+    return gtr_option_error (error, "--network-threads takes N from 1 to %d",
+        SERVER_MAX_NETWORK_THREADS);
+  config->network_threads = raw->network_threads;
   if (config->auth_token && !config->public_url)
     return gtr_option_error (error, "a Twilio auth token is configured but "
         "--public-url is not: Twilio signs the public URL, so it is needed to "
@@ -222,6 +229,9 @@ server_config_parse (ServerConfig *config, int *argc, char ***argv,
           "MS (default 5000)", "MS" },
     { "http-idle-timeout", 0, 0, G_OPTION_ARG_INT, &raw.http_idle_timeout, "Close "
           "a kept-alive HTTP connection idle for MS (default 30000)", "MS" },
+    { "network-threads", 0, 0, G_OPTION_ARG_INT, &raw.network_threads, "Network "
+          "threads the calls are spread over, each call on one (default: one per "
+          "core)", "N" },
     { "record-dir", 0, 0, G_OPTION_ARG_FILENAME, &config->record_dir, "Write "
           "per call a stereo WAV (caller left, agent right) and a transcript "
           "(JSON lines) here", "DIR" },

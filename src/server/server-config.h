@@ -25,6 +25,7 @@ typedef struct {
   guint prestart_timeout_s;     /* 0: no pre-start at /twiml */
   guint http_handshake_timeout_ms;  /* gtr-http-guard's bounds */
   guint http_idle_timeout_ms;
+  guint network_threads;        /* network loops the calls are spread over */
   char *record_dir;
   ServerLogFormat log_format;
 } ServerConfig;
@@ -36,6 +37,7 @@ typedef struct {
 #define SERVER_DEFAULT_PRESTART_TIMEOUT_S 10
 #define SERVER_DEFAULT_HTTP_HANDSHAKE_TIMEOUT_MS 5000
 #define SERVER_DEFAULT_HTTP_IDLE_TIMEOUT_MS 30000
+#define SERVER_MAX_NETWORK_THREADS 64   /* GTR_NETLOOP_MAX */
 
 /* Parse argv (GOption) and the environment.  FALSE with `error` set (in
  * G_OPTION_ERROR) on a usage problem; the message never carries a secret.

@@ -473,16 +473,84 @@ media_early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path,
   }
 }
 
+/* A handshake upgraded on loop 0, on its way to the call's loop. */
+typedef struct {
+  Server *server;
+  GIOStream *stream;
+  GUri *uri;
+  char *origin, *protocol;
+  char *remote;
+} MediaHandOff;
+
 static void
-media_handler (SoupServer *soup, SoupServerMessage *msg, const char *path,
-    SoupWebsocketConnection *connection, gpointer data)
+media_hand_off_free (gpointer data)
 {
-  const char *sid = joined_call_sid (path);
+  MediaHandOff *h = data;
+
+  g_clear_object (&h->stream);
+  g_uri_unref (h->uri);
+  g_free (h->origin);
+  g_free (h->protocol);
+  g_free (h->remote);
+  g_free (h);
+}
+
+/* On the call's loop: the WebSocket opened here lives here (libsoup
+ * attaches to the thread-default context), and so does its call. */
+static gboolean
+media_open (gpointer data)
+{
+  MediaHandOff *h = data;
+  const char *sid = joined_call_sid (g_uri_get_path (h->uri));
+  /* no extension was negotiated: permessage-deflate is off (docs/server.md) */
+  g_autoptr (SoupWebsocketConnection) connection = soup_websocket_connection_new
+      (h->stream, h->uri, SOUP_WEBSOCKET_CONNECTION_SERVER, h->origin, h->protocol, NULL);
 
   if (sid)
-    server_call_join (data, sid, connection, remote_host (msg));
+    server_call_join (h->server, sid, connection, h->remote);
   else
-    server_call_accept (data, connection, remote_host (msg));
+    server_call_accept (h->server, connection, h->remote);
+  return G_SOURCE_REMOVE;
+}
+
+/* Loop 0, the 101 written: the connection leaves the SoupServer for the
+ * call's loop (what libsoup's own WebSocket handler does, one thread
+ * further). */
+static void
+media_upgraded (SoupServerMessage *msg, gpointer data)
+{
+  Server *self = data;
+  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
+  MediaHandOff *h = g_new0 (MediaHandOff, 1);
+  GMainContext *loop;
+
+  h->server = self;
+  h->uri = g_uri_ref (soup_server_message_get_uri (msg));
+  h->origin = g_strdup (soup_message_headers_get_one (req, "Origin"));
+  h->protocol = g_strdup (soup_message_headers_get_one
+      (soup_server_message_get_response_headers (msg), "Sec-WebSocket-Protocol"));
+  h->remote = g_strdup (remote_host (msg));
+  loop = server_loop_for (self, joined_call_sid (g_uri_get_path (h->uri)));
+  g_object_ref (msg);
+  h->stream = soup_server_message_steal_connection (msg);
+  g_object_unref (msg);
+  if (!h->stream) {
+    media_hand_off_free (h);
+    return;
+  }
+  g_main_context_invoke_full (loop, G_PRIORITY_DEFAULT, media_open, h,
+      media_hand_off_free);
+}
+
+/* After the early handler let it through: the handshake is answered here,
+ * with no extension offered (supported_extensions NULL). */
+static void
+media_handler (SoupServer *soup, SoupServerMessage *msg, const char *path,
+    GHashTable *query, gpointer data)
+{
+  if (!soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL))
+    return;             /* answered 400 by libsoup, closed by the guard */
+  g_signal_connect (msg, "wrote-informational", G_CALLBACK (media_upgraded), data);
 }
 
 /* ---- GET /metrics, /healthz, /readyz ---- */
@@ -594,8 +662,7 @@ add_routes (Server *self)
   soup_server_add_handler (soup, "/twiml", twiml_handler, self, NULL);
   soup_server_add_handler (soup, AFTER_PATH, after_handler, self, NULL);
   soup_server_add_early_handler (soup, "/media", media_early_handler, self, NULL);
-  soup_server_add_websocket_handler (soup, "/media", NULL, NULL, media_handler,
-      self, NULL);
+  soup_server_add_handler (soup, "/media", media_handler, self, NULL);
   soup_server_add_handler (soup, "/metrics", metrics_handler, self, NULL);
   soup_server_add_handler (soup, "/healthz", healthz_handler, self, NULL);
   soup_server_add_handler (soup, "/readyz", readyz_handler, self, NULL);
@@ -615,10 +682,6 @@ start_on_net (gpointer data)
   /* refusals close their connection; no connection that never finishes a
    * request, or idles, holds a descriptor (gtr-http-guard.h) */
   self->guard = gtr_http_guard_new (self->soup, &limits);
-  /* Twilio never asks for it, and it doubles the per-frame cost for a
-   * client that does */
-  soup_server_remove_websocket_extension (self->soup,
-      SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   add_routes (self);
   if (!soup_server_listen (self->soup, G_SOCKET_ADDRESS (self->config->listen), 0,
           &args->error))
@@ -646,6 +709,12 @@ stop_on_net (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+loop_barrier (gpointer unused)
+{
+  return G_SOURCE_REMOVE;
+}
+
 gboolean
 server_start (Server *self, GError **error)
 {
@@ -653,10 +722,13 @@ server_start (Server *self, GError **error)
   g_autofree char *address = NULL;
   ServerLogLine *line;
 
-  gtr_netloop_run_sync (start_on_net, &args);
+  self->n_loops = self->config->network_threads;
+  for (guint i = 0; i < self->n_loops; i++)
+    self->loops[i] = gtr_netloop_ref_nth (i);
+  gtr_netloop_run_sync (self->loops[0], start_on_net, &args);
   if (args.error) {
     g_propagate_error (error, args.error);
-    gtr_netloop_run_sync (stop_on_net, self);
+    gtr_netloop_run_sync (self->loops[0], stop_on_net, self);
     return FALSE;
   }
   address = local_base (self->config->listen, self->port);
@@ -668,6 +740,7 @@ server_start (Server *self, GError **error)
   server_log_str (line, "pipeline", self->pipeline->description);
   server_log_str (line, "signatures", self->config->auth_token ? "checked" : "off");
   server_log_int (line, "max_calls", self->config->max_calls);
+  server_log_int (line, "network_threads", self->n_loops);
   server_log_int (line, "prestart_timeout_s", self->config->prestart_timeout_s);
   server_log_end (line);
   return TRUE;
@@ -760,7 +833,10 @@ server_finish (Server *self)
   if (self->drain_timer)
     g_source_remove (self->drain_timer);
   self->drain_timer = 0;
-  gtr_netloop_run_sync (stop_on_net, self);
+  gtr_netloop_run_sync (self->loops[0], stop_on_net, self);
+  /* a stream upgraded just before is a call on its loop once this returns */
+  for (guint i = 1; i < self->n_loops; i++)
+    gtr_netloop_run_sync (self->loops[i], loop_barrier, NULL);
   /* a call accepted just before the server stopped listening */
   while (g_main_context_iteration (self->main_context, FALSE));
   end_all_calls (self, "drain-timeout");
@@ -768,4 +844,6 @@ server_finish (Server *self)
   g_free (self->public_base);
   g_free (self->stream_url);
   g_free (self->ws_base);
+  for (guint i = 0; i < self->n_loops; i++)
+    g_clear_pointer (&self->loops[i], g_main_context_unref);
 }

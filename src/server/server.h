@@ -1,14 +1,21 @@
 /* twilio-realtime-server: the routes, the call table and the calls.
  *
- * Threads.  The SoupServer lives on the process-wide network thread
- * (src/netloop): every handler runs there, and so does every socket of every
- * call.  A call's pipeline is made there (its twiliosrc must get the
- * connection on the thread that runs the connection's context), then handed
- * to the main thread, which does every state change: openairealtime's
- * PAUSED→READY waits on the network thread, so a state change there would
- * wait on itself.  The main thread also handles the calls' bus messages and
- * the signals.  `lock` guards the call table and the server's state; the
- * metrics have a leaf lock of their own.
+ * Threads.  --network-threads loops (src/netloop, one per core by default)
+ * carry the sockets.  The SoupServer lives on loop 0: every HTTP handler
+ * runs there, and so does every WebSocket handshake.  Each call is given a
+ * loop (round robin) and lives on it alone: its pipeline is made on that
+ * thread, so its agent element takes that loop for its API socket, and the
+ * Media Stream, once upgraded on loop 0, is taken off the SoupServer
+ * (soup_server_message_steal_connection) and opened as a WebSocket on the
+ * call's loop, where its twiliosrc gets it.  A message read from one of the
+ * call's sockets is written to the other on the same thread, and calls on
+ * different loops share nothing but `lock`.  Loop 0 waits on another loop
+ * (to make a pre-started call's pipeline there), never the reverse.  The
+ * pipeline is then handed to the main thread, which does every state
+ * change: openairealtime's PAUSED→READY waits on its loop, so a state change
+ * there would wait on itself.  The main thread also handles the calls' bus
+ * messages and the signals.  `lock` guards the call table and the server's
+ * state; the metrics have a leaf lock of their own.
  */
 #pragma once
 
@@ -31,7 +38,10 @@ struct _Server {
   GMainLoop *loop;              /* the main thread's */
   GMainContext *main_context;
 
-  /* Network thread only. */
+  GMainContext *loops[SERVER_MAX_NETWORK_THREADS];  /* the calls' network loops; [0] the HTTP one */
+  guint n_loops;
+
+  /* Loop 0 only. */
   SoupServer *soup;
   struct _GtrHttpGuard *guard;  /* gtr-http-guard.h */
   char *public_base;            /* https://HOST[/PREFIX]: signed webhook URLs */
@@ -46,6 +56,7 @@ struct _Server {
                                  * asked for a transfer, until Twilio's <Redirect> asks */
   gboolean draining;
   guint next_id;
+  guint next_loop;              /* round robin over `loops` */
 
   /* Main thread only. */
   guint drain_timer;
@@ -86,20 +97,27 @@ const char *server_refusal (Server *server);
 
 /* ---- server-call.c: one call ---- */
 
-/* A call for an accepted Media Stream (network thread): its pipeline made,
+/* The loop for a new call (round robin); a pre-started call's own for a
+ * stream that joins it.  Borrowed.  Takes `lock`. */
+GMainContext *server_loop_for (Server *server, const char *call_sid);
+
+/* A call for an accepted Media Stream (on the loop `connection` lives on,
+ * which is the call's from then on): its pipeline made,
  * the connection handed to its twiliosrc, the call in the table, the
  * pipeline started on the main thread.  FALSE (and the connection closed)
  * when the pipeline cannot be made. */
 gboolean server_call_accept (Server *server, SoupWebsocketConnection *connection,
     const char *remote);
 
-/* Start the call of `call_sid` at its webhook (network thread): pipeline
+/* Start the call of `call_sid` at its webhook (loop 0; the pipeline is
+ * made on the call's own loop, waited for): pipeline
  * and agent session up before the stream comes; ended as "abandoned" when
  * no stream joins it within --prestart-timeout. */
 gboolean server_call_prestart (Server *server, const char *call_sid);
 /* Whether a pre-started call waits for this CallSid's stream. */
 gboolean server_call_is_waiting (Server *server, const char *call_sid);
-/* A stream for `call_sid` (network thread): joins its pre-started call, or
+/* A stream for `call_sid` (on the loop of server_loop_for): joins its
+ * pre-started call, or
  * is accepted as a new one. */
 gboolean server_call_join (Server *server, const char *call_sid,
     SoupWebsocketConnection *connection, const char *remote);

@@ -371,7 +371,7 @@ wait_handled (Src *src, Round *r, guint sent)
         "twiliosrc handled %" G_GUINT64_FORMAT " of %u frames", stat (src, "frames"), sent);
     observe (src, r);
   }
-  gtr_netloop_run_sync (net_barrier, NULL);
+  gtr_netloop_run_sync (NULL, net_barrier, NULL);
   observe (src, r);
 }
 

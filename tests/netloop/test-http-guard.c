@@ -104,14 +104,14 @@ fixture_set_up (Fixture *f, gconstpointer data)
 {
   f->unguarded = data != NULL;
   f->websockets = g_ptr_array_new_with_free_func (g_object_unref);
-  gtr_netloop_run_sync (server_start, f);
+  gtr_netloop_run_sync (NULL, server_start, f);
   f->baseline_fds = raw_count_fds (0);
 }
 
 static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
-  gtr_netloop_run_sync (server_stop, f);
+  gtr_netloop_run_sync (NULL, server_stop, f);
   g_ptr_array_unref (f->websockets);
 }
 
@@ -364,7 +364,7 @@ test_free_while_watching (Fixture *f, gconstpointer data)
   raw_send (partial, "GET /plain HTTP/1.1\r\n", 21);
   raw_send (kept, PLAIN_REQUEST, strlen (PLAIN_REQUEST));
   g_assert_cmpuint (raw_read_status (kept, 5000), ==, 200);
-  gtr_netloop_run_sync (guard_free_now, f);
+  gtr_netloop_run_sync (NULL, guard_free_now, f);
   g_assert_cmpint (raw_wait_closed (silent, 2 * BOUND_MS), ==, RAW_OPEN);
   g_assert_cmpint (raw_wait_closed (partial, 10), ==, RAW_OPEN);
   g_assert_cmpint (raw_wait_closed (kept, 10), ==, RAW_OPEN);

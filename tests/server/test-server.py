@@ -562,6 +562,78 @@ class TestServer(unittest.TestCase):
             self.assertEqual(len([l for l in server.events("call-session") if f"call_sid={sid}" in l]), 1)
         server.assert_clean_exit(server.stop())
 
+    def test_network_threads(self):
+        """--network-threads 3: three network threads and no thread per call; calls placed both ways (webhook,
+        and straight to /media) are spread over all three, each caller hearing its own words; a client that
+        asks for permessage-deflate is upgraded without it."""
+        mock = Mock(self, "--mode", "echo")
+        server = Server(self, ["--network-threads", "3"], api=mock.url)
+        self.assertIn("network_threads=3", server.wait_line(lambda l: " listening " in l))
+
+        def loops():
+            """network thread name -> run time in ns (schedstat)"""
+            found = {}
+            for tid in os.listdir(f"/proc/{server.proc.pid}/task"):
+                try:
+                    name = open(f"/proc/{server.proc.pid}/task/{tid}/comm").read().strip()
+                    ran = int(open(f"/proc/{server.proc.pid}/task/{tid}/schedstat").read().split()[0])
+                except FileNotFoundError:
+                    continue
+                if name.startswith("gtr-network"):
+                    found[name] = ran
+            return found
+
+        # one warm-up call first: what the first call starts once (GStreamer's, libsoup's) is not counted
+        rc, _, err = finish(server.call("CAwarm", "--play", "silence:300", record=False))
+        self.assertEqual(rc, 0, err)
+        server.wait_metric("twilio_realtime_calls_active", 0)
+        before = loops()
+        self.assertEqual(sorted(before), ["gtr-network", "gtr-network-1", "gtr-network-2"])
+        def threads():
+            """the server's threads but GIO's worker pool (its "pool-" threads resolve and connect, then idle)"""
+            names = []
+            for tid in os.listdir(f"/proc/{server.proc.pid}/task"):
+                try:
+                    names.append(open(f"/proc/{server.proc.pid}/task/{tid}/comm").read().strip())
+                except FileNotFoundError:
+                    continue
+            return sorted(n for n in names if not n.startswith("pool-"))
+
+        threads0 = threads()
+        wavs, procs = {}, {}
+        for i in range(6):
+            sid = f"CA{i:032d}"
+            wavs[sid] = os.path.join(server.dir, f"caller-{i}.wav")
+            tone_wav(wavs[sid], 300 + 37 * i)
+            procs[sid] = server.call(sid, "--wav", wavs[sid], "--linger", LINGER, webhook=i % 2 == 0)
+        server.wait_metric("twilio_realtime_calls_active", 6)
+        threads6 = threads()
+        results = {sid: finish(p) for sid, p in procs.items()}
+        for sid, (rc, summary, err) in results.items():
+            self.assertEqual((rc, summary["violations"]), (0, 0), f"{sid}: {err}\n{server.describe()}")
+            assert_heard_own_words(self, wavs[sid], server.record_path(sid), sid)
+        after = loops()
+        self.assertEqual(threads6, threads0, "six calls cost no thread of their own")
+        # each loop carried two of the calls: milliseconds of work, where an idle loop does none
+        worked = {name: (after[name] - before[name]) / 1e6 for name in before}
+        self.assertTrue(all(ms > 10 for ms in worked.values()), f"calls spread over every loop: {worked} ms")
+
+        # permessage-deflate offered, not taken (Twilio never asks for it; it doubles the cost per frame)
+        s = socket.create_connection(("127.0.0.1", server.port))
+        s.sendall(b"GET /media HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                  b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
+        s.settimeout(5)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = s.recv(4096)
+            self.assertTrue(chunk, answer)
+            answer += chunk
+        s.close()
+        self.assertIn(b" 101 ", answer.split(b"\r\n")[0])
+        self.assertNotIn(b"sec-websocket-extensions", answer.lower(), answer)
+        server.assert_clean_exit(server.stop())
+
     def test_api_failure_ends_one_call(self):
         """One call's API handshake fails (HTTP 500): that call ends alone, logged with the error; the others finish."""
         n = 5
