@@ -9,7 +9,8 @@ GTR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Tests and demo: python3-jsonschema (schema checks), espeak-ng (the demo's
 # caller speaks), clang + libclang-rt (libFuzzer, sanitizers), dpkg-dev +
 # debhelper + help2man + lintian (scripts/package and the packaging suite).
-# Benchmark: nodejs + node-ws (the Node.js reference bridge, tests/bench).
+# Benchmark: nodejs + node-ws (the Node.js reference bridge, tests/bench),
+# python3-matplotlib (its plot, docs/performance.png).
 GTR_DEBS=(
   meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libglib2.0-dev libjson-glib-dev libsoup-3.0-dev
@@ -17,7 +18,7 @@ GTR_DEBS=(
   glib-networking gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   python3 python3-jsonschema python3-prometheus-client espeak-ng
   dpkg-dev debhelper help2man lintian
-  nodejs node-ws
+  nodejs node-ws python3-matplotlib
   # docs/examples/embed-*.py (suite embedding): PyGObject, GStreamer's and libsoup 3's GIR
   python3-gi gir1.2-gstreamer-1.0 gir1.2-soup-3.0
 )
