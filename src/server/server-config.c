@@ -230,8 +230,8 @@ server_config_parse (ServerConfig *config, int *argc, char ***argv,
     { "http-idle-timeout", 0, 0, G_OPTION_ARG_INT, &raw.http_idle_timeout, "Close "
           "a kept-alive HTTP connection idle for MS (default 30000)", "MS" },
     { "network-threads", 0, 0, G_OPTION_ARG_INT, &raw.network_threads, "Network "
-          "threads the calls are spread over, each call on one (default: one per "
-          "core)", "N" },
+          "threads the calls are spread over, each call on one (default, or 0: one "
+          "per core)", "N" },
     { "record-dir", 0, 0, G_OPTION_ARG_FILENAME, &config->record_dir, "Write "
           "per call a stereo WAV (caller left, agent right) and a transcript "
           "(JSON lines) here", "DIR" },

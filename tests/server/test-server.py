@@ -381,7 +381,8 @@ class TestServer(unittest.TestCase):
         r = run("--help")
         self.assertEqual(r.returncode, 0)
         for option in ("--listen", "--public-url", "--realtime-url", "--api-key-file", "--auth-token-file",
-                       "--agent", "--pipeline", "--max-calls", "--drain-timeout", "--record-dir", "--log-format"):
+                       "--agent", "--pipeline", "--max-calls", "--drain-timeout", "--record-dir", "--log-format",
+                       "--network-threads"):
             self.assertIn(option, r.stdout)
         agent = os.path.join(tempfile.mkdtemp(), "agent.ini")
         cases = [
@@ -390,6 +391,8 @@ class TestServer(unittest.TestCase):
             (["--listen", "127.0.0.1:99999"], "expected ADDR:PORT"),
             (["--log-format", "xml"], "expected text or json"),
             (["--max-calls", "0"], "--max-calls"),
+            (["--network-threads", "65"], "--network-threads takes N from 1 to 64"),
+            (["--network-threads", "-1"], "--network-threads takes N from 1 to 64"),
             (["--public-url", "ftp://x"], "--public-url"),
             (["--pipeline", "twiliosrc ! fakesink"], "must contain exactly one twiliosrc"),
             (["--pipeline", "twiliosrc ! nosuchelement ! twiliosink"], "nosuchelement"),
