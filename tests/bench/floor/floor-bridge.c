@@ -80,46 +80,41 @@ send_built (SoupWebsocketConnection *ws, JsonBuilder *builder)
   json_node_unref (root);
 }
 
+/* {"event": EVENT, "streamSid": SID, EVENT: {MEMBER: VALUE}}: Twilio's shape
+ * for both `media` and `mark`. */
+static void
+send_to_twilio (Bridge *b, const char *event, const char *member, const char *value)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "event");
+  json_builder_add_string_value (builder, event);
+  json_builder_set_member_name (builder, "streamSid");
+  json_builder_add_string_value (builder, b->stream_sid);
+  json_builder_set_member_name (builder, event);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, member);
+  json_builder_add_string_value (builder, value);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  send_built (b->twilio, builder);
+}
+
 static void
 on_api_message (SoupWebsocketConnection *ws, gint type, GBytes *message, gpointer data)
 {
   Bridge *b = data;
   JsonObject *event = parse (b, message);
   const char *kind = event ? json_object_get_string_member_with_default (event, "type", "") : "";
-  g_autoptr (JsonBuilder) builder = NULL;
   g_autofree char *mark = NULL;
 
   if (!b->stream_sid || g_strcmp0 (kind, "response.output_audio.delta") != 0)
     return;
-  builder = json_builder_new ();
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "event");
-  json_builder_add_string_value (builder, "media");
-  json_builder_set_member_name (builder, "streamSid");
-  json_builder_add_string_value (builder, b->stream_sid);
-  json_builder_set_member_name (builder, "media");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "payload");
-  json_builder_add_string_value (builder,
+  send_to_twilio (b, "media", "payload",
       json_object_get_string_member_with_default (event, "delta", ""));
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
-  send_built (b->twilio, builder);
-
-  json_builder_reset (builder);
   mark = g_strdup_printf ("m%u", ++b->marks);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "event");
-  json_builder_add_string_value (builder, "mark");
-  json_builder_set_member_name (builder, "streamSid");
-  json_builder_add_string_value (builder, b->stream_sid);
-  json_builder_set_member_name (builder, "mark");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "name");
-  json_builder_add_string_value (builder, mark);
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
-  send_built (b->twilio, builder);
+  send_to_twilio (b, "mark", "name", mark);
 }
 
 static void
