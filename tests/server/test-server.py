@@ -184,6 +184,18 @@ class Server:
         rss = int(re.search(r"^VmRSS:\s+(\d+)", status, re.M).group(1))
         return fds, threads, rss
 
+    def tasks(self):
+        """[(thread name, run time in ns from schedstat)] of the server process"""
+        found = []
+        for tid in os.listdir(f"/proc/{self.proc.pid}/task"):
+            try:
+                name = open(f"/proc/{self.proc.pid}/task/{tid}/comm").read().strip()
+                ran = int(open(f"/proc/{self.proc.pid}/task/{tid}/schedstat").read().split()[0])
+            except FileNotFoundError:
+                continue          # a thread that ended meanwhile
+            found.append((name, ran))
+        return found
+
     def stop(self, timeout=30):
         self.proc.send_signal(signal.SIGTERM)
         rc = self.proc.wait(timeout=timeout)
@@ -574,17 +586,12 @@ class TestServer(unittest.TestCase):
         self.assertIn("network_threads=3", server.wait_line(lambda l: " listening " in l))
 
         def loops():
-            """network thread name -> run time in ns (schedstat)"""
-            found = {}
-            for tid in os.listdir(f"/proc/{server.proc.pid}/task"):
-                try:
-                    name = open(f"/proc/{server.proc.pid}/task/{tid}/comm").read().strip()
-                    ran = int(open(f"/proc/{server.proc.pid}/task/{tid}/schedstat").read().split()[0])
-                except FileNotFoundError:
-                    continue
-                if name.startswith("gtr-network"):
-                    found[name] = ran
-            return found
+            """network thread name -> run time in ns"""
+            return {name: ran for name, ran in server.tasks() if name.startswith("gtr-network")}
+
+        def threads():
+            """the server's threads but GIO's worker pool (its "pool-" threads resolve and connect, then idle)"""
+            return sorted(name for name, _ in server.tasks() if not name.startswith("pool-"))
 
         # one warm-up call first: what the first call starts once (GStreamer's, libsoup's) is not counted
         rc, _, err = finish(server.call("CAwarm", "--play", "silence:300", record=False))
@@ -592,16 +599,6 @@ class TestServer(unittest.TestCase):
         server.wait_metric("twilio_realtime_calls_active", 0)
         before = loops()
         self.assertEqual(sorted(before), ["gtr-network", "gtr-network-1", "gtr-network-2"])
-        def threads():
-            """the server's threads but GIO's worker pool (its "pool-" threads resolve and connect, then idle)"""
-            names = []
-            for tid in os.listdir(f"/proc/{server.proc.pid}/task"):
-                try:
-                    names.append(open(f"/proc/{server.proc.pid}/task/{tid}/comm").read().strip())
-                except FileNotFoundError:
-                    continue
-            return sorted(n for n in names if not n.startswith("pool-"))
-
         threads0 = threads()
         wavs, procs = {}, {}
         for i in range(6):
