@@ -117,12 +117,6 @@ gtr_netloop_ref_nth (guint index)
   return context ? g_main_context_ref (context) : NULL;
 }
 
-gboolean
-gtr_netloop_is_current (void)
-{
-  return loop_current () != NULL;
-}
-
 typedef struct {
   GSourceFunc func;
   gpointer data;

@@ -25,9 +25,6 @@ GMainContext *gtr_netloop_ref_context (void);
 /* Loop `index` (< GTR_NETLOOP_MAX), started on first use.  New reference. */
 GMainContext *gtr_netloop_ref_nth (guint index);
 
-/* TRUE when called on one of the network threads. */
-gboolean gtr_netloop_is_current (void);
-
 /* Run `func` on the thread of `context` (a network loop's; NULL: loop 0) and
  * wait for it to return (at once when already on it).  For setting up and
  * tearing down sockets from a streaming or application thread.  Never called
