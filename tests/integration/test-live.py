@@ -422,11 +422,15 @@ class TestLive(unittest.TestCase):
         self.assert_carried_over(call)
 
     def test_reconnect_after_a_timed_out_attempt(self):
-        """The API freezes for 3 s; the first new session's handshake times out (connect-timeout-ms=1000)
+        """The API freezes for 4 s; the first new session's handshake times out (connect-timeout-ms=1000)
         while it is frozen, and a later attempt, once it answers, carries the call on."""
+        # frozen from 4 s to 8 s: the stall is noticed at about 6 s, so the first
+        # attempt's 1 s bound ends a second before the mock wakes (frozen for
+        # 3 s, it woke just as that bound ended, and the attempt could win);
+        # the second turn comes at 9.4 s, after the new session
         call, turns, answers, sent, heard = self.keeping_call(
-            ["--stall-after", "4000", "--stall-for", "3000"],
-            ["liveness-timeout-ms=2000", "connect-timeout-ms=1000"], 2, gap_ms=6000)
+            ["--stall-after", "4000", "--stall-for", "4000"],
+            ["liveness-timeout-ms=2000", "connect-timeout-ms=1000"], 2, gap_ms=8000)
         line = next((l for l in call.bridge_out.splitlines() if "openai-realtime/reconnected" in l), "")
         attempts = re.search(r"attempts=\(uint\)(\d+)", line)
         self.assertTrue(attempts and int(attempts.group(1)) >= 2, "a timed-out attempt, then one that worked\n"
