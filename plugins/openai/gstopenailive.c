@@ -573,14 +573,16 @@ barge_in (GstOpenaiLive *self)
 /* ------------------------------------------------------------------------ */
 /* Client events                                                            */
 
+/* Sends `json` (taken) when connected; `note`: recorded, so that an API
+ * error can name it (appends are not: their ids say what they are). */
 static void
-send_now (GstOpenaiLive *self, char *json)
+send_text (GstOpenaiLive *self, char *json, gboolean note)
 {
   if (self->conn && soup_websocket_connection_get_state (self->conn) ==
       SOUP_WEBSOCKET_STATE_OPEN) {
     GST_TRACE_OBJECT (self, "sending %s", json);
     soup_websocket_connection_send_text (self->conn, json);
-    if (!g_str_has_prefix (json, "{\"type\":\"session.input_audio.append\""))
+    if (note)
       gtr_sent_events_note (self->sent, json);
   } else {
     GST_DEBUG_OBJECT (self, "not connected, client event dropped");
@@ -588,25 +590,45 @@ send_now (GstOpenaiLive *self, char *json)
   g_free (json);
 }
 
+static void
+send_now (GstOpenaiLive *self, char *json)
+{
+  send_text (self, json, TRUE);
+}
+
 #define run_on_net(self, func, arg, free_arg) \
   gtr_agent_run_on_net ((self), (self)->context, (func), (arg), (free_arg))
 
+/* The job's `json` is taken here (the job frees no argument). */
 static void
 send_on_net (gpointer element, gpointer json)
 {
-  GstOpenaiLive *self = element;
-  send_now (self, g_strdup (json));
+  send_now (element, json);
 }
 
-/* Send on the network thread, keeping the order of calls.  Takes `json`. */
+static void
+send_audio_on_net (gpointer element, gpointer json)
+{
+  send_text (element, json, FALSE);
+}
+
+/* Send on the network thread, keeping the order of calls. Takes `json`. */
 static void
 send_json (GstOpenaiLive *self, char *json)
 {
   if (json)
-    run_on_net (self, send_on_net, json, g_free);
+    run_on_net (self, send_on_net, json, NULL);
 }
 
-/* One append per ≥20 ms of caller audio, as text lines for send_lines. */
+/* The same for an append built by build_appends. */
+static void
+send_audio (GstOpenaiLive *self, char *json)
+{
+  if (json)
+    run_on_net (self, send_audio_on_net, json, NULL);
+}
+
+/* One append of all of `adapter` (≥20 ms of caller audio), for send_audio. */
 static char *
 build_appends (GstAdapter *adapter)
 {
@@ -766,7 +788,7 @@ on_session_started (GstOpenaiLive *self, GtrLiveServerEvent *ev)
           "session-id", G_TYPE_STRING, ev->session_id ? ev->session_id : "",
           "expires-at", G_TYPE_INT64, ev->expires_at, NULL));
   if (held)
-    send_now (self, g_steal_pointer (&held));
+    send_audio (self, g_steal_pointer (&held));
 }
 
 static void
@@ -1764,7 +1786,7 @@ gst_openai_live_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
         ("the session is not confirmed after %d s: dropping the oldest caller audio",
             HOLD_MS / 1000), (NULL));
-  send_json (self, appends);
+  send_audio (self, appends);
   return ret;
 }
 
@@ -2436,7 +2458,7 @@ gst_openai_live_init (GstOpenaiLive *self)
   gtr_agent_output_init (&self->out, self, self->srcpad, &self->lock, output_failed);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
   self->context = gtr_netloop_ref_context ();
-  self->sent = gtr_sent_events_new (SENT_EVENTS_KEPT);
+  self->sent = gtr_sent_events_new (SENT_EVENTS_KEPT, "session.input_audio.append");
 }
 
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (openailive, "openailive",

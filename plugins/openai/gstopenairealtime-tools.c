@@ -231,6 +231,7 @@ typedef struct {
 
 struct _GtrSentEvents {
   guint capacity;
+  const char *audio_type;      /* what an audio event id stands for */
   GQueue order;                /* event ids, oldest first (owned by `events`) */
   GHashTable *events;          /* event id → SentEvent */
 };
@@ -244,11 +245,12 @@ sent_event_free (SentEvent *ev)
 }
 
 GtrSentEvents *
-gtr_sent_events_new (guint capacity)
+gtr_sent_events_new (guint capacity, const char *audio_type)
 {
   GtrSentEvents *sent = g_new0 (GtrSentEvents, 1);
 
   sent->capacity = MAX (capacity, 1);
+  sent->audio_type = audio_type;
   g_queue_init (&sent->order);
   sent->events = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       (GDestroyNotify) sent_event_free);
@@ -301,6 +303,11 @@ gtr_sent_events_lookup (GtrSentEvents *sent, const char *event_id,
 {
   SentEvent *ev = event_id ? g_hash_table_lookup (sent->events, event_id) : NULL;
 
+  if (!ev && gtr_realtime_event_id_is_audio (event_id)) {
+    *type = sent->audio_type;
+    *subject = NULL;
+    return TRUE;
+  }
   if (!ev)
     return FALSE;
   *type = ev->type;

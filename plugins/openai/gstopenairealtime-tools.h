@@ -37,10 +37,13 @@ gboolean gtr_transfer_target_is_valid (const char *target);
 char *gtr_tools_call_reason (const char *arguments, const char *fallback);
 
 /* A bounded record of the client events sent last (event_id → type and what
- * it concerns), oldest forgotten first.  Network thread only. */
+ * it concerns), oldest forgotten first.  Network thread only.  Audio
+ * appends are not noted (50 a second per call would cost a record and a
+ * parse each): their ids say what they are (gtr_realtime_event_id_is_audio)
+ * and a lookup answers `audio_type` for them, at any age. */
 typedef struct _GtrSentEvents GtrSentEvents;
 
-GtrSentEvents *gtr_sent_events_new (guint capacity);
+GtrSentEvents *gtr_sent_events_new (guint capacity, const char *audio_type);
 void gtr_sent_events_free (GtrSentEvents *sent);
 void gtr_sent_events_clear (GtrSentEvents *sent);
 /* Records a client event as sent (its JSON text); others are ignored. */

@@ -202,7 +202,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_openai_realtime_debug);
 #define MAX_INCOMING_PAYLOAD (16 * 1024 * 1024)
 #define KEEPALIVE_SECONDS 20
 #define DEFAULT_HANGUP_TOOL TRUE
-#define SENT_EVENTS_KEPT 512    /* ~10 s of appends and what went with them */
+#define SENT_EVENTS_KEPT 64     /* client events other than appends */
 
 #define MSG_PREFIX "openai-realtime/"
 
@@ -759,18 +759,27 @@ push_eos (GstOpenaiRealtime *self)
 /* ------------------------------------------------------------------------ */
 /* Client events                                                            */
 
+/* Sends `json` (taken) when connected; `note`: recorded, so that an API
+ * error can name it (appends are not: their ids say what they are). */
 static void
-send_now (GstOpenaiRealtime *self, char *json)
+send_text (GstOpenaiRealtime *self, char *json, gboolean note)
 {
   if (self->conn && soup_websocket_connection_get_state (self->conn) ==
       SOUP_WEBSOCKET_STATE_OPEN) {
     GST_TRACE_OBJECT (self, "sending %s", json);
     soup_websocket_connection_send_text (self->conn, json);
-    gtr_sent_events_note (self->sent, json);
+    if (note)
+      gtr_sent_events_note (self->sent, json);
   } else {
     GST_DEBUG_OBJECT (self, "not connected, client event dropped");
   }
   g_free (json);
+}
+
+static void
+send_now (GstOpenaiRealtime *self, char *json)
+{
+  send_text (self, json, TRUE);
 }
 
 /* Run `func` on the network thread (at once when already on it: twiliosrc
@@ -778,10 +787,11 @@ send_now (GstOpenaiRealtime *self, char *json)
 #define run_on_net(self, func, arg, free_arg) \
   gtr_agent_run_on_net ((self), (self)->context, (func), (arg), (free_arg))
 
+/* The job's `json` is taken here (the job frees no argument). */
 static void
 send_on_net (gpointer element, gpointer json)
 {
-  send_now (element, g_strdup (json));
+  send_now (element, json);
 }
 
 /* Send on the network thread, keeping the order of calls. Takes `json`. */
@@ -789,41 +799,44 @@ static void
 send_json (GstOpenaiRealtime *self, char *json)
 {
   if (json)
-    run_on_net (self, send_on_net, json, g_free);
+    run_on_net (self, send_on_net, json, NULL);
 }
 
-static char *
+/* input_audio_buffer.append events of up to `chunk` bytes each, for all of
+ * `adapter`; NULL when it is empty. */
+static GPtrArray *
 build_appends (GstAdapter *adapter, gsize chunk)
 {
-  GString *out = NULL;
+  GPtrArray *out = NULL;
 
   while (gst_adapter_available (adapter) > 0) {
     gsize n = MIN (chunk, gst_adapter_available (adapter));
     g_autofree guint8 *data = gst_adapter_take (adapter, n);
-    g_autofree char *json = gtr_realtime_build_input_audio_buffer_append (data, n, NULL);
 
-    /* several events travel as one string separated by '\n' */
     if (!out)
-      out = g_string_new (json);
-    else
-      g_string_append_printf (out, "\n%s", json);
+      out = g_ptr_array_new_with_free_func (g_free);
+    g_ptr_array_add (out,
+        gtr_realtime_build_input_audio_buffer_append (data, n, NULL));
   }
-  return out ? g_string_free (out, FALSE) : NULL;
+  return out;
 }
 
-/* Send a possibly multi-event string built by build_appends, one frame each. */
 static void
-send_lines (GstOpenaiRealtime *self, char *lines)
+send_appends_on_net (gpointer element, gpointer appends)
 {
-  char **parts;
+  GPtrArray *events = appends;
 
-  if (!lines)
-    return;
-  parts = g_strsplit (lines, "\n", -1);
-  for (char **p = parts; *p; p++)
-    send_json (self, g_strdup (*p));
-  g_strfreev (parts);
-  g_free (lines);
+  for (guint i = 0; i < events->len; i++)
+    send_text (element, g_steal_pointer (&events->pdata[i]), FALSE);
+  g_ptr_array_unref (events);
+}
+
+/* Send what build_appends built (taken), in order with send_json. */
+static void
+send_appends (GstOpenaiRealtime *self, GPtrArray *appends)
+{
+  if (appends)
+    run_on_net (self, send_appends_on_net, appends, NULL);
 }
 
 /* session.reasoning.effort added to a session.update's text (taken).  The
@@ -1003,7 +1016,7 @@ note_caller_present (GstOpenaiRealtime *self)
 static void
 on_session_updated (GstOpenaiRealtime *self, GtrRealtimeServerEvent *ev)
 {
-  char *appends;
+  GPtrArray *appends;
   gboolean first;
 
   /* a match confirms, a mismatch fails: either way the wait is over */
@@ -1020,7 +1033,7 @@ on_session_updated (GstOpenaiRealtime *self, GtrRealtimeServerEvent *ev)
   if (appends)
     self->stats.appends++;
   g_mutex_unlock (&self->lock);
-  send_lines (self, appends);
+  send_appends (self, appends);
   if (!first)
     return;
 
@@ -2323,7 +2336,7 @@ static GstFlowReturn
 gst_openai_realtime_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
 {
   GstOpenaiRealtime *self = GST_OPENAI_REALTIME (parent);
-  char *appends = NULL;
+  GPtrArray *appends = NULL;
   gboolean overflow_warning = FALSE;
   GstFlowReturn ret = GST_FLOW_OK;
   gsize size = gst_buffer_get_size (buf);
@@ -2363,7 +2376,7 @@ gst_openai_realtime_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
         ("the session is not confirmed after %d s: dropping the oldest caller audio",
             HOLD_MS / 1000), (NULL));
-  send_lines (self, appends);
+  send_appends (self, appends);
   return ret;
 }
 
@@ -3782,7 +3795,7 @@ gst_openai_realtime_init (GstOpenaiRealtime *self)
   gtr_agent_output_init (&self->out, self, self->srcpad, &self->lock, output_failed);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
   self->context = gtr_netloop_ref_context ();
-  self->sent = gtr_sent_events_new (SENT_EVENTS_KEPT);
+  self->sent = gtr_sent_events_new (SENT_EVENTS_KEPT, "input_audio_buffer.append");
 }
 
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (openairealtime, "openairealtime",

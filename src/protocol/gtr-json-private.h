@@ -25,6 +25,9 @@ JsonNode *gtr_json_parse_object (const char *text, gsize len, gsize max_len,
  * NULL)}; the server refers back to it by that id. */
 JsonObject *gtr_json_event_new (const char *type, char **event_id);
 
+/* The same for an audio append: its id is gtr_realtime_new_audio_event_id. */
+JsonObject *gtr_json_audio_event_new (const char *type, char **event_id);
+
 /* Serializes and releases `obj`. */
 char *gtr_json_event_finish (JsonObject *obj);
 

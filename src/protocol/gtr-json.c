@@ -176,11 +176,10 @@ gtr_json_parse_object (const char *text, gsize len, gsize max_len,
   return json_node_ref (root);
 }
 
-JsonObject *
-gtr_json_event_new (const char *type, char **event_id)
+static JsonObject *
+event_new (const char *type, char *id, char **event_id)
 {
   JsonObject *obj = json_object_new ();
-  char *id = gtr_realtime_new_event_id ();
 
   json_object_set_string_member (obj, "type", type);
   json_object_set_string_member (obj, "event_id", id);
@@ -189,6 +188,18 @@ gtr_json_event_new (const char *type, char **event_id)
   else
     g_free (id);
   return obj;
+}
+
+JsonObject *
+gtr_json_event_new (const char *type, char **event_id)
+{
+  return event_new (type, gtr_realtime_new_event_id (), event_id);
+}
+
+JsonObject *
+gtr_json_audio_event_new (const char *type, char **event_id)
+{
+  return event_new (type, gtr_realtime_new_audio_event_id (), event_id);
 }
 
 char *

@@ -547,7 +547,7 @@ gtr_live_build_input_audio_append (const guint8 *audio, gsize len, char **event_
 
   g_return_val_if_fail (audio != NULL || len == 0, NULL);
 
-  event = gtr_json_event_new ("session.input_audio.append", event_id);
+  event = gtr_json_audio_event_new ("session.input_audio.append", event_id);
   b64 = g_base64_encode (audio, len);
   json_object_set_string_member (event, "audio", b64);
   g_free (b64);

@@ -90,21 +90,52 @@ gtr_realtime_session_config_clear (GtrRealtimeSessionConfig *config)
 /* ------------------------------------------------------------------ */
 /* Event ids                                                            */
 
+/* The random tag tells processes (and restarts) apart in logs; the
+ * counter makes ids unique within the process. */
+static guint
+process_tag (void)
+{
+  static gsize tag = 0;
+
+  if (g_once_init_enter (&tag))
+    g_once_init_leave (&tag, (gsize) g_random_int () | 1);
+  return (guint) tag;
+}
+
+static gsize
+next_event_number (void)
+{
+  static gsize counter = 0;
+
+  return (gsize) g_atomic_pointer_add (&counter, 1);
+}
+
 char *
 gtr_realtime_new_event_id (void)
 {
-  static gsize process_tag = 0;
-  static gsize counter = 0;
-  gsize n;
+  return g_strdup_printf ("evt_%08x_%" G_GSIZE_FORMAT "_%04x", process_tag (),
+      next_event_number (), g_random_int_range (0, 0x10000));
+}
 
-  /* The random tag tells processes (and restarts) apart in logs; the
-   * counter makes ids unique within the process. */
-  if (g_once_init_enter (&process_tag))
-    g_once_init_leave (&process_tag, (gsize) g_random_int () | 1);
+/* No random part: the counter is unique, and GLib's random source is one
+ * lock for the whole process, taken 50 times a second per call. */
+char *
+gtr_realtime_new_audio_event_id (void)
+{
+  return g_strdup_printf ("aud_%08x_%" G_GSIZE_FORMAT, process_tag (),
+      next_event_number ());
+}
 
-  n = (gsize) g_atomic_pointer_add (&counter, 1);
-  return g_strdup_printf ("evt_%08x_%" G_GSIZE_FORMAT "_%04x",
-      (guint) process_tag, n, g_random_int_range (0, 0x10000));
+gboolean
+gtr_realtime_event_id_is_audio (const char *event_id)
+{
+  char prefix[sizeof "aud_00000000_"];
+
+  if (event_id == NULL)
+    return FALSE;
+  g_snprintf (prefix, sizeof prefix, "aud_%08x_", process_tag ());
+  return g_str_has_prefix (event_id, prefix)
+      && event_id[sizeof prefix - 1] != '\0';
 }
 
 /* ------------------------------------------------------------------ */
@@ -454,7 +485,7 @@ gtr_realtime_build_input_audio_buffer_append (const guint8 *audio, gsize len,
 
   g_return_val_if_fail (audio != NULL || len == 0, NULL);
 
-  event = gtr_json_event_new ("input_audio_buffer.append", event_id);
+  event = gtr_json_audio_event_new ("input_audio_buffer.append", event_id);
   b64 = g_base64_encode (audio, len);
   json_object_set_string_member (event, "audio", b64);
   g_free (b64);

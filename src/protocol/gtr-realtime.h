@@ -79,8 +79,17 @@ typedef struct {
 void gtr_realtime_session_config_init (GtrRealtimeSessionConfig *config);
 void gtr_realtime_session_config_clear (GtrRealtimeSessionConfig *config);
 
-/* A process-unique event id ("evt_" + counter + random suffix). */
+/* A process-unique event id ("evt_" + process tag + counter + random
+ * suffix). */
 char *gtr_realtime_new_event_id (void);
+
+/* The id of an audio append (gtr_realtime_build_input_audio_buffer_append,
+ * gtr_live_build_input_audio_append): "aud_" + process tag + counter.
+ * Appends go 50 a second per call, too many to record one by one to match
+ * an API error to its cause: their ids say what they are instead, and
+ * gtr_realtime_event_id_is_audio tells them (of this process) apart. */
+char *gtr_realtime_new_audio_event_id (void);
+gboolean gtr_realtime_event_id_is_audio (const char *event_id);
 
 /* session.update.  Fails (GTR_PROTOCOL_ERROR_BAD_VALUE, naming the field)
  * when tools_json is not a JSON array of objects, or a value is out of the

@@ -2215,6 +2215,7 @@ GST_START_TEST (test_api_error_names_what_we_sent)
   g_autofree char *uri = g_strdup_printf ("ws://127.0.0.1:%u/v1/realtime", api->port);
   Call *call = call_new (MULAW, MULAW, uri, NULL);
   g_autofree char *truncate_id = NULL, *warning = NULL, *warning2 = NULL;
+  g_autofree char *append_id = NULL, *warning3 = NULL;
   GstMessage *msg;
   const GstStructure *s;
 
@@ -2246,6 +2247,23 @@ GST_START_TEST (test_api_error_names_what_we_sent)
   fail_unless_equals_string (warning, "the API rejected conversation.item.truncate "
       "for item item_1: Audio content of 0ms is already shorter than 300ms "
       "(code invalid_value, param audio_end_ms)");
+
+  /* an append, however many went since: its id says what it was (appends
+   * are too many to keep a record of each) */
+  append_id = received_event_id (api, "input_audio_buffer.append");
+  fail_unless (g_str_has_prefix (append_id, "aud_"), "append id %s", append_id);
+  fake_api_send (api, g_strdup_printf ("{\"type\":\"error\",\"event_id\":\"evt_g\","
+          "\"error\":{\"type\":\"invalid_request_error\",\"code\":\"invalid_value\","
+          "\"message\":\"Invalid audio\",\"param\":\"audio\",\"event_id\":\"%s\"}}",
+          append_id));
+  warning3 = pop_warning_text (call);
+  msg = call_wait_message (call, "openai-realtime/error", 2000);
+  assert_not_error (msg, "openai-realtime/error");
+  fail_unless_equals_string (gst_structure_get_string (gst_message_get_structure
+          (msg), "cause"), "input_audio_buffer.append");
+  gst_message_unref (msg);
+  fail_unless_equals_string (warning3, "the API rejected input_audio_buffer.append: "
+      "Invalid audio (code invalid_value, param audio)");
 
   /* an event_id we never sent: said as such */
   fake_api_send (api, g_strdup ("{\"type\":\"error\",\"event_id\":\"evt_f\","

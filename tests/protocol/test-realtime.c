@@ -185,8 +185,9 @@ make_ids (gpointer data)
   char **ids = data;
   guint i;
 
+  /* events and audio appends draw on one counter */
   for (i = 0; i < N_IDS_PER_THREAD; i++)
-    ids[i] = gtr_realtime_new_event_id ();
+    ids[i] = i % 2 ? gtr_realtime_new_audio_event_id () : gtr_realtime_new_event_id ();
   return NULL;
 }
 
@@ -204,12 +205,37 @@ test_event_id_unique (void)
   for (i = 0; i < N_ID_THREADS; i++)
     g_thread_join (threads[i]);
   for (i = 0; i < N_IDS_PER_THREAD * N_ID_THREADS; i++) {
-    g_assert_true (g_str_has_prefix (ids[i], "evt_"));
+    g_assert_true (g_str_has_prefix (ids[i], (i % N_IDS_PER_THREAD) % 2 ? "aud_" : "evt_"));
     g_assert_cmpuint (strlen (ids[i]), <=, 512);   /* the schema's maxLength */
     g_assert_true (g_hash_table_add (seen, ids[i]));
   }
   g_assert_cmpuint (g_hash_table_size (seen), ==, 10000);
   g_free (ids);
+}
+
+/* An append's id tells it apart, from any other event's and from another
+ * process's append. */
+static void
+test_event_id_is_audio (void)
+{
+  g_autofree char *audio = gtr_realtime_new_audio_event_id ();
+  g_autofree char *event = gtr_realtime_new_event_id ();
+  g_autofree char *tag = g_strndup (audio, strlen ("aud_00000000_"));
+  g_autofree char *other = g_strdup (audio);
+  g_autofree char *append_id = NULL, *commit_id = NULL;
+  g_autofree char *append = gtr_realtime_build_input_audio_buffer_append (NULL, 0, &append_id);
+  g_autofree char *commit = gtr_realtime_build_input_audio_buffer_commit (&commit_id);
+
+  g_assert_true (gtr_realtime_event_id_is_audio (audio));
+  g_assert_true (gtr_realtime_event_id_is_audio (append_id));
+  g_assert_false (gtr_realtime_event_id_is_audio (event));
+  g_assert_false (gtr_realtime_event_id_is_audio (commit_id));
+  g_assert_false (gtr_realtime_event_id_is_audio (tag));     /* no number */
+  g_assert_false (gtr_realtime_event_id_is_audio (NULL));
+  g_assert_false (gtr_realtime_event_id_is_audio (""));
+  /* the same form with another process's tag */
+  other[4] = other[4] == '0' ? '1' : '0';
+  g_assert_false (gtr_realtime_event_id_is_audio (other));
 }
 
 static void
@@ -1494,6 +1520,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/realtime/formats", test_formats);
   g_test_add_func ("/realtime/event-id/unique", test_event_id_unique);
+  g_test_add_func ("/realtime/event-id/audio", test_event_id_is_audio);
   g_test_add_func ("/realtime/event-id/builders-differ", test_builders_ids_differ);
   g_test_add_func ("/realtime/session-update/minimal", test_session_minimal);
   g_test_add_func ("/realtime/session-update/full", test_session_full);
