@@ -125,11 +125,30 @@ gtr_json_describe_node (JsonNode *node)
   return "something else";
 }
 
+/* One parser per thread, kept: a JsonParser is a GObject, and making and
+ * finalizing one per message (three a frame on a network thread) cost more
+ * than the parse of a small message (docs/performance.md).  The parser
+ * keeps the last root until the next parse; what we return holds its own
+ * reference. */
+static GPrivate thread_parser = G_PRIVATE_INIT (g_object_unref);
+
+static JsonParser *
+parser_for_thread (void)
+{
+  JsonParser *parser = g_private_get (&thread_parser);
+
+  if (parser == NULL) {
+    parser = json_parser_new_immutable ();
+    g_private_set (&thread_parser, parser);
+  }
+  return parser;
+}
+
 JsonNode *
 gtr_json_parse_object (const char *text, gsize len, gsize max_len,
     const char *what, GError **error)
 {
-  g_autoptr (JsonParser) parser = NULL;
+  JsonParser *parser;
   g_autoptr (GError) json_error = NULL;
   JsonNode *root;
 
@@ -154,7 +173,7 @@ gtr_json_parse_object (const char *text, gsize len, gsize max_len,
         "%s: a string holds an escaped NUL (\\u0000)", what);
     return NULL;
   }
-  parser = json_parser_new_immutable ();
+  parser = parser_for_thread ();
   if (!json_parser_load_from_data (parser, text, (gssize) len, &json_error)
       || json_parser_get_root (parser) == NULL) {
     g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_NOT_JSON,
