@@ -213,6 +213,17 @@ gst_twilio_stream_is_open (GstTwilioStream * self)
   return open;
 }
 
+/* On the context: one frame to the socket, unless the peer closed it. */
+static void
+write_frame (GstTwilioStream * self, const char *text)
+{
+  if (soup_websocket_connection_get_state (self->connection) ==
+      SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_send_text (self->connection, text);
+  else
+    GST_LOG_OBJECT (self, "dropping a frame: the WebSocket is closed");
+}
+
 /* On the context: write every queued frame, in order.  A socket the peer
  * closed meanwhile is not written to. */
 static gboolean
@@ -229,20 +240,20 @@ flush_outgoing (gpointer data)
   g_mutex_unlock (&self->lock);
 
   while ((text = g_queue_pop_head (&frames))) {
-    if (soup_websocket_connection_get_state (self->connection) ==
-        SOUP_WEBSOCKET_STATE_OPEN)
-      soup_websocket_connection_send_text (self->connection, text);
-    else
-      GST_LOG_OBJECT (self, "dropping a frame: the WebSocket is closed");
+    write_frame (self, text);
     g_free (text);
   }
   return G_SOURCE_REMOVE;
 }
 
+/* Sent at once on the stream's own thread when nothing is queued before
+ * it (run to completion: the message read from the API is written to
+ * Twilio in the same dispatch, no source and no loop iteration of its
+ * own); queued and flushed on the context from any other thread. */
 gboolean
 gst_twilio_stream_send_text (GstTwilioStream * self, char *text)
 {
-  gboolean schedule;
+  gboolean schedule = FALSE, now = FALSE;
 
   g_return_val_if_fail (GST_IS_TWILIO_STREAM (self), FALSE);
   g_return_val_if_fail (text != NULL, FALSE);
@@ -253,11 +264,19 @@ gst_twilio_stream_send_text (GstTwilioStream * self, char *text)
     g_free (text);
     return FALSE;
   }
-  g_queue_push_tail (&self->outgoing, text);
-  schedule = !self->flush_scheduled;
-  self->flush_scheduled = TRUE;
+  if (!self->flush_scheduled && g_main_context_is_owner (self->context)) {
+    now = TRUE;
+  } else {
+    g_queue_push_tail (&self->outgoing, text);
+    schedule = !self->flush_scheduled;
+    self->flush_scheduled = TRUE;
+  }
   g_mutex_unlock (&self->lock);
 
+  if (now) {
+    write_frame (self, text);
+    g_free (text);
+  }
   if (schedule)
     stream_invoke (self, flush_outgoing);
   return TRUE;

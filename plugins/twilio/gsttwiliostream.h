@@ -42,7 +42,8 @@ void gst_twilio_stream_set_handlers (GstTwilioStream * stream,
 void gst_twilio_stream_set_stream_sid (GstTwilioStream * stream, const char *stream_sid);
 char *gst_twilio_stream_dup_stream_sid (GstTwilioStream * stream);
 
-/* Queue a text frame (takes ownership of `text`).  FALSE (and `text` freed)
+/* Send a text frame (takes ownership of `text`): at once on the stream's
+ * thread when nothing is queued, else queued for it.  FALSE (and `text` freed)
  * when the WebSocket is already closed. */
 gboolean gst_twilio_stream_send_text (GstTwilioStream * stream, char *text);
 
