@@ -618,7 +618,9 @@ gtr_twilio_message_free (GtrTwilioMessage *msg)
 static JsonBuilder *
 begin_message (const char *event)
 {
-  JsonBuilder *builder = json_builder_new_immutable ();
+  /* not immutable: sealing a built object hashes every member, the base64
+   * payload too, for a tree that is serialized and dropped at once */
+  JsonBuilder *builder = json_builder_new ();
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "event");
