@@ -2209,15 +2209,35 @@ pop_warning_text (Call *call)
   return g_strdup (err->message);
 }
 
+/* Sends the API `error` (taken) and checks what it comes out as: a WARNING
+ * with `warning`, then openai-realtime/error with `cause`; returns that
+ * message's structure (a copy, to free) for more. */
+static GstStructure *
+expect_api_error (Call *call, FakeApi *api, char *error, const char *warning,
+    const char *cause)
+{
+  g_autofree char *text = NULL;
+  GstMessage *msg;
+  GstStructure *s;
+
+  fake_api_send (api, error);
+  text = pop_warning_text (call);
+  msg = call_wait_message (call, "openai-realtime/error", 2000);
+  assert_not_error (msg, "openai-realtime/error");
+  s = gst_structure_copy (gst_message_get_structure (msg));
+  gst_message_unref (msg);
+  fail_unless_equals_string (gst_structure_get_string (s, "cause"), cause);
+  fail_unless_equals_string (text, warning);
+  return s;
+}
+
 GST_START_TEST (test_api_error_names_what_we_sent)
 {
   FakeApi *api = fake_api_start (FAKE_CONFIRM);
   g_autofree char *uri = g_strdup_printf ("ws://127.0.0.1:%u/v1/realtime", api->port);
   Call *call = call_new (MULAW, MULAW, uri, NULL);
-  g_autofree char *truncate_id = NULL, *warning = NULL, *warning2 = NULL;
-  g_autofree char *append_id = NULL, *warning3 = NULL;
-  GstMessage *msg;
-  const GstStructure *s;
+  g_autofree char *truncate_id = NULL, *append_id = NULL;
+  GstStructure *s;
 
   current_api = api;
   call_start_session (call);
@@ -2230,53 +2250,34 @@ GST_START_TEST (test_api_error_names_what_we_sent)
   truncate_id = received_event_id (api, "conversation.item.truncate");
   gst_bus_set_flushing (call->bus, TRUE);       /* what came before */
   gst_bus_set_flushing (call->bus, FALSE);
-  fake_api_send (api, g_strdup_printf ("{\"type\":\"error\",\"event_id\":\"evt_e\","
+  s = expect_api_error (call, api, g_strdup_printf ("{\"type\":\"error\",\"event_id\":\"evt_e\","
           "\"error\":{\"type\":\"invalid_request_error\",\"code\":\"invalid_value\","
           "\"message\":\"Audio content of 0ms is already shorter than 300ms\","
-          "\"param\":\"audio_end_ms\",\"event_id\":\"%s\"}}", truncate_id));
-  warning = pop_warning_text (call);
-  msg = call_wait_message (call, "openai-realtime/error", 2000);
-  assert_not_error (msg, "openai-realtime/error");
-  s = gst_message_get_structure (msg);
+          "\"param\":\"audio_end_ms\",\"event_id\":\"%s\"}}", truncate_id),
+      "the API rejected conversation.item.truncate for item item_1: Audio content "
+      "of 0ms is already shorter than 300ms (code invalid_value, param audio_end_ms)",
+      "conversation.item.truncate for item item_1");
   fail_unless_equals_string (gst_structure_get_string (s, "event-type"),
       "conversation.item.truncate");
-  fail_unless_equals_string (gst_structure_get_string (s, "cause"),
-      "conversation.item.truncate for item item_1");
   fail_unless_equals_string (gst_structure_get_string (s, "event-id"), truncate_id);
-  gst_message_unref (msg);
-  fail_unless_equals_string (warning, "the API rejected conversation.item.truncate "
-      "for item item_1: Audio content of 0ms is already shorter than 300ms "
-      "(code invalid_value, param audio_end_ms)");
+  gst_structure_free (s);
 
   /* an append, however many went since: its id says what it was (appends
    * are too many to keep a record of each) */
   append_id = received_event_id (api, "input_audio_buffer.append");
   fail_unless (g_str_has_prefix (append_id, "aud_"), "append id %s", append_id);
-  fake_api_send (api, g_strdup_printf ("{\"type\":\"error\",\"event_id\":\"evt_g\","
-          "\"error\":{\"type\":\"invalid_request_error\",\"code\":\"invalid_value\","
-          "\"message\":\"Invalid audio\",\"param\":\"audio\",\"event_id\":\"%s\"}}",
-          append_id));
-  warning3 = pop_warning_text (call);
-  msg = call_wait_message (call, "openai-realtime/error", 2000);
-  assert_not_error (msg, "openai-realtime/error");
-  fail_unless_equals_string (gst_structure_get_string (gst_message_get_structure
-          (msg), "cause"), "input_audio_buffer.append");
-  gst_message_unref (msg);
-  fail_unless_equals_string (warning3, "the API rejected input_audio_buffer.append: "
-      "Invalid audio (code invalid_value, param audio)");
+  gst_structure_free (expect_api_error (call, api, g_strdup_printf ("{\"type\":"
+              "\"error\",\"event_id\":\"evt_g\",\"error\":{\"type\":\"invalid_request_error\","
+              "\"code\":\"invalid_value\",\"message\":\"Invalid audio\",\"param\":\"audio\","
+              "\"event_id\":\"%s\"}}", append_id),
+          "the API rejected input_audio_buffer.append: Invalid audio (code "
+          "invalid_value, param audio)", "input_audio_buffer.append"));
 
   /* an event_id we never sent: said as such */
-  fake_api_send (api, g_strdup ("{\"type\":\"error\",\"event_id\":\"evt_f\","
-          "\"error\":{\"type\":\"server_error\",\"code\":\"oops\","
-          "\"message\":\"Something broke\",\"param\":null,\"event_id\":\"evt_never\"}}"));
-  warning2 = pop_warning_text (call);
-  msg = call_wait_message (call, "openai-realtime/error", 2000);
-  assert_not_error (msg, "openai-realtime/error");
-  fail_unless_equals_string (gst_structure_get_string (gst_message_get_structure
-          (msg), "cause"), "");
-  gst_message_unref (msg);
-  fail_unless_equals_string (warning2, "the API reported an error: Something broke "
-      "(code oops)");
+  gst_structure_free (expect_api_error (call, api, g_strdup ("{\"type\":\"error\","
+              "\"event_id\":\"evt_f\",\"error\":{\"type\":\"server_error\",\"code\":\"oops\","
+              "\"message\":\"Something broke\",\"param\":null,\"event_id\":\"evt_never\"}}"),
+          "the API reported an error: Something broke (code oops)", ""));
   call_free (call);
   fake_api_stop (api);
 }
