@@ -4,6 +4,18 @@
 #include "gstopenaiagent.h"
 #include "gtr-netloop.h"
 
+gboolean
+gtr_agent_send_text (SoupWebsocketConnection *conn, GtrSentEvents *sent,
+    const char *json)
+{
+  if (!conn || soup_websocket_connection_get_state (conn) != SOUP_WEBSOCKET_STATE_OPEN)
+    return FALSE;
+  soup_websocket_connection_send_text (conn, json);
+  if (sent)
+    gtr_sent_events_note (sent, json);
+  return TRUE;
+}
+
 typedef struct {
   gpointer element;
   GtrAgentNetFunc func;

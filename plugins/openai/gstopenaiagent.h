@@ -7,8 +7,18 @@
 #pragma once
 
 #include <gst/gst.h>
+#include <libsoup/soup.h>
+
+#include "gstopenairealtime-tools.h"
 
 G_BEGIN_DECLS
+
+/* Sends `json` on `conn` when it is open, and notes it in `sent` (NULL:
+ * not noted — appends, whose ids say what they are) so that an API error
+ * can name it.  FALSE when not connected: nothing is sent.  Network
+ * thread. */
+gboolean gtr_agent_send_text (SoupWebsocketConnection *conn, GtrSentEvents *sent,
+    const char *json);
 
 /* Run `func (element, arg)` on the network thread — at once when already
  * on it (twiliosrc pushes from there), else queued in call order — holding

@@ -578,15 +578,10 @@ barge_in (GstOpenaiLive *self)
 static void
 send_text (GstOpenaiLive *self, char *json, gboolean note)
 {
-  if (self->conn && soup_websocket_connection_get_state (self->conn) ==
-      SOUP_WEBSOCKET_STATE_OPEN) {
+  if (gtr_agent_send_text (self->conn, note ? self->sent : NULL, json))
     GST_TRACE_OBJECT (self, "sending %s", json);
-    soup_websocket_connection_send_text (self->conn, json);
-    if (note)
-      gtr_sent_events_note (self->sent, json);
-  } else {
+  else
     GST_DEBUG_OBJECT (self, "not connected, client event dropped");
-  }
   g_free (json);
 }
 
