@@ -57,23 +57,18 @@ gtr_agent_run_on_net (gpointer element, GMainContext *context, GtrAgentNetFunc f
 }
 
 void
-gtr_agent_timer_stop (GSource **slot)
+gtr_agent_timer_stop (GtrTimer **slot)
 {
-  if (!*slot)
-    return;
-  g_source_destroy (*slot);
-  g_clear_pointer (slot, g_source_unref);
+  gtr_timer_stop (slot);
 }
 
 void
-gtr_agent_timer_start (gpointer element, GMainContext *context, GSource **slot,
+gtr_agent_timer_start (gpointer element, GMainContext *context, GtrTimer **slot,
     guint ms, GSourceFunc func)
 {
-  gtr_agent_timer_stop (slot);
-  *slot = g_timeout_source_new (ms);
-  g_source_set_callback (*slot, func, gst_object_ref (element),
+  gtr_timer_stop (slot);
+  *slot = gtr_timer_start (context, ms, func, gst_object_ref (element),
       (GDestroyNotify) gst_object_unref);
-  g_source_attach (*slot, context);
 }
 
 void

@@ -10,6 +10,7 @@
 #include <libsoup/soup.h>
 
 #include "gstopenairealtime-tools.h"
+#include "gtr-timer.h"
 
 G_BEGIN_DECLS
 
@@ -28,10 +29,11 @@ void gtr_agent_run_on_net (gpointer element, GMainContext *context,
     GtrAgentNetFunc func, gpointer arg, GDestroyNotify free_arg);
 
 /* A timeout on `context` holding a ref on `element`, kept in `*slot`
- * (a running one is replaced); stop clears the slot. */
-void gtr_agent_timer_start (gpointer element, GMainContext *context, GSource **slot,
+ * (a running one is replaced); stop clears the slot.  gtr-timer.h: all of
+ * a loop's timeouts share one source. */
+void gtr_agent_timer_start (gpointer element, GMainContext *context, GtrTimer **slot,
     guint ms, GSourceFunc func);
-void gtr_agent_timer_stop (GSource **slot);
+void gtr_agent_timer_stop (GtrTimer **slot);
 
 /* Connects in flight (websocket_connect_async calls), under the element's
  * `lock`.  A cancelled connect still calls back holding a ref: READY must

@@ -242,11 +242,11 @@ struct _GstOpenaiLive {
   guint confirm_timeout_ms;
   guint liveness_timeout_ms;
   guint max_queued_ms;
-  GSource *connect_timer;
-  GSource *confirm_timer;
-  GSource *liveness_timer;
-  GSource *mark_timer;         /* a paced wait for an echo */
-  GSource *end_timer;          /* hang-up: waiting for the last words */
+  GtrTimer *connect_timer;
+  GtrTimer *confirm_timer;
+  GtrTimer *liveness_timer;
+  GtrTimer *mark_timer;         /* a paced wait for an echo */
+  GtrTimer *end_timer;          /* hang-up: waiting for the last words */
   gint64 last_rx_us;
   char *parse_error;
   char *start_id;              /* our session.start's event_id */
@@ -279,7 +279,7 @@ struct _GstOpenaiLive {
   char *lost_error;            /* why the last attempt failed */
   guint attempt;               /* attempts made in this reconnect */
   gint64 lost_us;
-  GSource *reconnect_timer;
+  GtrTimer *reconnect_timer;
   gboolean stopping;           /* stop_connection ran: nothing reconnects */
 };
 
@@ -1172,7 +1172,7 @@ on_liveness_check (gpointer data)
 
   if (silent_ms < self->liveness_timeout_ms)
     return G_SOURCE_CONTINUE;
-  g_clear_pointer (&self->liveness_timer, g_source_unref);
+  stop_timer (&self->liveness_timer);
   GST_WARNING_OBJECT (self, "nothing from the API (not even a pong) for %" G_GINT64_FORMAT
       " ms: the connection has stalled", silent_ms);
   if (!self->lost_reason && session_lost (self, "stalled"))

@@ -346,8 +346,8 @@ struct _GstOpenaiRealtime {
   gint net_phase;              /* the handshake's last GSocketClientEvent, -1: none */
   guint connect_timeout_ms;    /* this run's bounds (from the settings) */
   guint confirm_timeout_ms;
-  GSource *connect_timer;      /* until the WebSocket is open */
-  GSource *confirm_timer;      /* from then until session.updated matches */
+  GtrTimer *connect_timer;      /* until the WebSocket is open */
+  GtrTimer *confirm_timer;      /* from then until session.updated matches */
   char *parse_error;           /* the last frame that did not parse, unconfirmed */
   GHashTable *update_ids;      /* event_ids of our session.update events */
   gboolean update_sent;
@@ -369,7 +369,7 @@ struct _GstOpenaiRealtime {
   guint reconnect_attempts;
   guint reconnect_backoff_ms;
   guint session_max_age_ms;
-  GSource *liveness_timer;     /* checks last_rx_us periodically */
+  GtrTimer *liveness_timer;     /* checks last_rx_us periodically */
   gint64 last_rx_us;           /* monotonic: the last frame from the API, pongs included */
   gboolean stopping;           /* stop_connection ran: nothing reconnects */
   gboolean expired;            /* the API said session_expired */
@@ -377,11 +377,11 @@ struct _GstOpenaiRealtime {
   char *lost_error;            /* why the last attempt failed */
   guint attempt;               /* attempts made in this reconnect */
   gint64 lost_us;              /* monotonic: when the session stopped serving */
-  GSource *reconnect_timer;    /* the backoff before the next attempt */
+  GtrTimer *reconnect_timer;    /* the backoff before the next attempt */
   GPtrArray *history;          /* HistoryTurn: what was said, for a new session */
   /* handover before the 60-minute limit (network thread) */
-  GSource *handover_timer;     /* the session's age limit */
-  GSource *switch_timer;       /* a confirmed standby waits for a turn boundary */
+  GtrTimer *handover_timer;     /* the session's age limit */
+  GtrTimer *switch_timer;       /* a confirmed standby waits for a turn boundary */
   SoupMessage *standby_handshake;
   SoupWebsocketConnection *standby;  /* the next session, opened in advance */
   char *standby_update_id;

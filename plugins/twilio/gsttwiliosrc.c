@@ -91,6 +91,7 @@
 #include "gtr-http-guard.h"
 #include "gtr-netloop.h"
 #include "gtr-protocol.h"
+#include "gtr-timer.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_twilio_src_debug);
 #define GST_CAT_DEFAULT gst_twilio_src_debug
@@ -166,7 +167,7 @@ struct _GstTwilioSrc
   GCond cond;
   GstTwilioStream *stream;
   gboolean call_taken;          /* standalone: the one call arrived */
-  GSource *watchdog;            /* the bound on Twilio: see on_watchdog() */
+  GtrTimer *watchdog;           /* the bound on Twilio: see on_watchdog() */
   gint64 last_frame_us;         /* monotonic time of the last frame */
   GQueue queue;                 /* GstBuffer (PTS = Twilio's time) or GstEvent */
   GQueue outbox;                /* GstMessage to post once unlocked */
@@ -625,8 +626,9 @@ on_closed (GstTwilioStream * stream, gushort code, gpointer user_data)
  * connection has start-timeout-ms to say it; once the call runs, Twilio
  * sends a media message every 20 ms (silence included), so nothing for
  * media-timeout-ms means a stalled peer (a network that dropped the
- * connection without closing it).  One source at a time, on the stream's
- * context; it re-arms itself for what remains instead of being reset on
+ * connection without closing it).  One timer at a time, on the stream's
+ * context (gtr-timer.h: in the loop's one timer source, not a source of
+ * its own); it re-arms itself for what remains instead of being reset on
  * every message. */
 
 static void arm_watchdog (GstTwilioSrc * self, GMainContext * context,
@@ -677,17 +679,17 @@ static gboolean
 on_watchdog (gpointer data)
 {
   GstTwilioSrc *self = data;
-  GMainContext *context = g_source_get_context (g_main_current_source ());
+  GMainContext *context = gtr_timer_get_context (gtr_timer_current ());
   GstTwilioStream *close = NULL, *dropped = NULL;
   gushort code = CLOSE_NO_START;
 
   g_mutex_lock (&self->lock);
-  if (!self->watchdog || g_main_current_source () != self->watchdog
+  if (!self->watchdog || gtr_timer_current () != self->watchdog
       || !self->stream) {
     g_mutex_unlock (&self->lock);
     return G_SOURCE_REMOVE;
   }
-  g_clear_pointer (&self->watchdog, g_source_unref);
+  gtr_timer_stop (&self->watchdog);
   if (!self->started) {
     start_timed_out (self, &close, &dropped);
   } else if (!self->stopped) {
@@ -714,20 +716,15 @@ on_watchdog (gpointer data)
 static void
 arm_watchdog (GstTwilioSrc * self, GMainContext * context, guint timeout_ms)
 {
-  self->watchdog = g_timeout_source_new (timeout_ms);
-  g_source_set_callback (self->watchdog, on_watchdog,
+  self->watchdog = gtr_timer_start (context, timeout_ms, on_watchdog,
       gst_object_ref (self), gst_object_unref);
-  g_source_attach (self->watchdog, context);
 }
 
 /* `lock` held. */
 static void
 disarm_watchdog (GstTwilioSrc * self)
 {
-  if (!self->watchdog)
-    return;
-  g_source_destroy (self->watchdog);
-  g_clear_pointer (&self->watchdog, g_source_unref);
+  gtr_timer_stop (&self->watchdog);
 }
 
 /* From `start` on, the bound is between messages.  `lock` held; on the
@@ -736,7 +733,7 @@ static void
 watch_call (GstTwilioSrc * self)
 {
   GMainContext *context = self->watchdog
-      ? g_source_get_context (self->watchdog) : NULL;
+      ? gtr_timer_get_context (self->watchdog) : NULL;
   guint timeout_ms;
 
   if (!context)
