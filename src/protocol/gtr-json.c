@@ -23,58 +23,61 @@ gtr_base64_is_strict (const char *text, gsize len)
   return padding <= 2;
 }
 
-/* TRUE when no array/object in the JSON text nests deeper than MAX_NESTING. */
-static gboolean
-nesting_within_limit (const char *text, gsize len)
+/* What one pass over the JSON text, before the parse, finds. */
+typedef struct {
+  gboolean too_deep;          /* an array/object nests deeper than MAX_NESTING */
+  gboolean escaped_nul;       /* a string holds "\u0000" */
+  gboolean surrogate_escape;  /* a string holds a \u escape of D800-DFFF */
+} TextScan;
+
+/* One pass, tracking strings as JSON does (a backslash escapes the next
+ * character): nesting is counted outside strings, escapes looked at inside.
+ * On text that is not JSON the result may be wrong either way, and the parse
+ * rejects it.  Stops at the first nesting too deep, which the parser (it
+ * recurses) must never see. */
+static void
+scan_text (const char *text, gsize len, TextScan *scan)
 {
   gboolean in_string = FALSE;
   guint depth = 0;
 
+  memset (scan, 0, sizeof *scan);
   for (gsize i = 0; i < len; i++) {
     char c = text[i];
 
     if (in_string) {
-      if (c == '\\')
+      if (c == '\\') {
+        if (i + 5 < len && text[i + 1] == 'u') {
+          const char *hex = text + i + 2;
+
+          if (memcmp (hex, "0000", 4) == 0)
+            scan->escaped_nul = TRUE;
+          else if ((hex[0] == 'd' || hex[0] == 'D') && memchr ("89abAB", hex[1], 6))
+            scan->surrogate_escape = TRUE;
+        }
         i++;
-      else if (c == '"')
+      } else if (c == '"') {
         in_string = FALSE;
+      }
     } else if (c == '"') {
       in_string = TRUE;
     } else if (c == '[' || c == '{') {
-      if (++depth > MAX_NESTING)
-        return FALSE;
+      if (++depth > MAX_NESTING) {
+        scan->too_deep = TRUE;
+        return;
+      }
     } else if ((c == ']' || c == '}') && depth > 0) {
       depth--;
     }
   }
-  return TRUE;
-}
-
-/* Whether a JSON string in `text` holds an escaped NUL ("\u0000"). */
-static gboolean
-has_escaped_nul (const char *text, gsize len)
-{
-  const char *p = text, *end = text + len;
-
-  while ((p = memchr (p, '\\', (gsize) (end - p))) != NULL) {
-    gsize run = 0;
-
-    while (p + run < end && p[run] == '\\')
-      run++;
-    p += run;
-    /* An odd run ends in a backslash that escapes what follows. */
-    if (run % 2 == 1 && end - p >= 5 && memcmp (p, "u0000", 5) == 0)
-      return TRUE;
-  }
-  return FALSE;
 }
 
 /* Whether every string and member name under `node` is valid UTF-8.  The
  * text was, but json-glib 1.6 decodes a lone high surrogate ("\ud800" not
  * followed by a low one) into the three CESU-8 bytes ED A0 80 and drops the
  * character after it, so a decoded string can hold what no Twilio or OpenAI
- * peer sends and what no builder can write back.  Walked after the parse,
- * so any other such decoding is caught as well. */
+ * peer sends and what no builder can write back.  A surrogate can only come
+ * from a \u escape, so the tree is walked only when scan_text saw one. */
 static gboolean
 strings_are_utf8 (JsonNode *node)
 {
@@ -152,6 +155,7 @@ gtr_json_parse_object (const char *text, gsize len, gsize max_len,
 {
   JsonParser *parser;
   g_autoptr (GError) json_error = NULL;
+  TextScan scan;
   JsonNode *root;
 
   if (max_len > 0 && len > max_len) {
@@ -165,12 +169,13 @@ gtr_json_parse_object (const char *text, gsize len, gsize max_len,
         "%s: not valid UTF-8", what);
     return NULL;
   }
-  if (!nesting_within_limit (text, len)) {
+  scan_text (text, len, &scan);
+  if (scan.too_deep) {
     g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_NOT_JSON,
         "%s: nested deeper than %d levels", what, MAX_NESTING);
     return NULL;
   }
-  if (has_escaped_nul (text, len)) {
+  if (scan.escaped_nul) {
     g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_BAD_VALUE,
         "%s: a string holds an escaped NUL (\\u0000)", what);
     return NULL;
@@ -189,7 +194,7 @@ gtr_json_parse_object (const char *text, gsize len, gsize max_len,
         "%s: expected a JSON object, got %s", what, gtr_json_describe_node (root));
     return NULL;
   }
-  if (!strings_are_utf8 (root)) {
+  if (scan.surrogate_escape && !strings_are_utf8 (root)) {
     g_set_error (error, GTR_PROTOCOL_ERROR, GTR_PROTOCOL_ERROR_BAD_VALUE,
         "%s: a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)", what);
     return NULL;

@@ -583,6 +583,10 @@ static const Malformed malformed[] = {
   /* json-glib decodes a lone high surrogate into bytes that are not UTF-8
    * (ED A0 80) and drops the character after it: found by fuzz-twilio */
   { "{\"event\":\"stop\",\"streamSid\":\"MZ\\ud800X1\"}", IN, GTR_PROTOCOL_ERROR_BAD_VALUE, "message" },
+  /* the parse is walked for these only when the text holds such an escape:
+   * upper-case hex digits are one */
+  { "{\"event\":\"stop\",\"streamSid\":\"MZ\\uD800X1\"}", IN, GTR_PROTOCOL_ERROR_BAD_VALUE, "message" },
+  { "{\"event\":\"stop\",\"streamSid\":\"MZ\\uDbFfX1\"}", IN, GTR_PROTOCOL_ERROR_BAD_VALUE, "message" },
   { "{\"event\":\"stop\",\"streamSid\":\"MZ1\",\"\\udbffx\":1}", IN, GTR_PROTOCOL_ERROR_BAD_VALUE, "message" },
   { START_HEAD "\"customParameters\":{\"who\":[\"\\ud83d\\\\\"]}," FORMAT_OK "}}", IN, GTR_PROTOCOL_ERROR_BAD_VALUE, "message" },
   { "{\"event\":\"clear\",\"streamSid\":\"MZ\\ud800\\n\"}", OUT, GTR_PROTOCOL_ERROR_BAD_VALUE, "message" },
