@@ -228,11 +228,33 @@ gtr_json_audio_event_new (const char *type, char **event_id)
   return event_new (type, gtr_realtime_new_audio_event_id (), event_id);
 }
 
+/* One generator per thread, kept, for the reason the parser is: json_to_string
+ * makes and finalizes a JsonGenerator GObject per call, and a call's
+ * messages are serialized on its network thread, three per echoed frame.
+ * The generator holds the node only while it serializes it. */
+static GPrivate thread_generator = G_PRIVATE_INIT (g_object_unref);
+
 char *
-gtr_json_event_finish (JsonObject *obj)
+gtr_json_to_text (JsonNode *node)
+{
+  JsonGenerator *generator = g_private_get (&thread_generator);
+  char *text;
+
+  if (generator == NULL) {
+    generator = json_generator_new ();
+    g_private_set (&thread_generator, generator);
+  }
+  json_generator_set_root (generator, node);
+  text = json_generator_to_data (generator, NULL);
+  json_generator_set_root (generator, NULL);
+  return text;
+}
+
+char *
+gtr_json_object_to_text (JsonObject *obj)
 {
   JsonNode *node = json_node_init_object (json_node_alloc (), obj);
-  char *text = json_to_string (node, FALSE);
+  char *text = gtr_json_to_text (node);
 
   json_node_unref (node);
   json_object_unref (obj);

@@ -514,7 +514,7 @@ gtr_live_build_session_start (const GtrLiveSessionConfig *config,
     return NULL;
   event = gtr_json_event_new ("session.start", event_id);
   json_object_set_object_member (event, "session", session);
-  return gtr_json_event_finish (event);
+  return gtr_json_object_to_text (event);
 }
 
 char *
@@ -533,7 +533,7 @@ gtr_live_build_session_update (const GtrLiveResponsesConfig *responses,
   json_object_set_object_member (session, "delegation", delegation_object ("responses", obj));
   event = gtr_json_event_new ("session.update", event_id);
   json_object_set_object_member (event, "session", session);
-  return gtr_json_event_finish (event);
+  return gtr_json_object_to_text (event);
 }
 
 /* ------------------------------------------------------------------ */
@@ -551,19 +551,19 @@ gtr_live_build_input_audio_append (const guint8 *audio, gsize len, char **event_
   b64 = g_base64_encode (audio, len);
   json_object_set_string_member (event, "audio", b64);
   g_free (b64);
-  return gtr_json_event_finish (event);
+  return gtr_json_object_to_text (event);
 }
 
 char *
 gtr_live_build_input_audio_mute (char **event_id)
 {
-  return gtr_json_event_finish (gtr_json_event_new ("session.input_audio.mute", event_id));
+  return gtr_json_object_to_text (gtr_json_event_new ("session.input_audio.mute", event_id));
 }
 
 char *
 gtr_live_build_input_audio_unmute (char **event_id)
 {
-  return gtr_json_event_finish (gtr_json_event_new ("session.input_audio.unmute", event_id));
+  return gtr_json_object_to_text (gtr_json_event_new ("session.input_audio.unmute", event_id));
 }
 
 char *
@@ -584,7 +584,7 @@ gtr_live_build_append (GtrLiveAppendKind kind, const char *content,
     json_object_set_string_member (event, "delegation_id", delegation_id);
   else
     json_object_set_null_member (event, "delegation_id");
-  return gtr_json_event_finish (event);
+  return gtr_json_object_to_text (event);
 }
 
 static char *
@@ -593,7 +593,7 @@ build_item_create (JsonObject *item, char **event_id)
   JsonObject *event = gtr_json_event_new ("response.item.create", event_id);
 
   json_object_set_object_member (event, "item", item);
-  return gtr_json_event_finish (event);
+  return gtr_json_object_to_text (event);
 }
 
 char *
@@ -645,13 +645,13 @@ gtr_live_build_function_call_output (const char *call_id, const char *output,
 char *
 gtr_live_build_response_create (char **event_id)
 {
-  return gtr_json_event_finish (gtr_json_event_new ("response.create", event_id));
+  return gtr_json_object_to_text (gtr_json_event_new ("response.create", event_id));
 }
 
 char *
 gtr_live_build_session_close (char **event_id)
 {
-  return gtr_json_event_finish (gtr_json_event_new ("session.close", event_id));
+  return gtr_json_object_to_text (gtr_json_event_new ("session.close", event_id));
 }
 
 /* ------------------------------------------------------------------ */
@@ -838,7 +838,7 @@ serialize_member (JsonObject *obj, const char *member)
 {
   JsonNode *node = obj != NULL ? json_object_get_member (obj, member) : NULL;
 
-  return node != NULL && !JSON_NODE_HOLDS_NULL (node) ? json_to_string (node, FALSE) : NULL;
+  return node != NULL && !JSON_NODE_HOLDS_NULL (node) ? gtr_json_to_text (node) : NULL;
 }
 
 static gboolean

@@ -470,7 +470,7 @@ gtr_realtime_build_session_update (const GtrRealtimeSessionConfig *config,
     return NULL;
   event = gtr_json_event_new ("session.update", event_id);
   json_object_set_object_member (event, "session", session);
-  return gtr_json_event_finish (event);
+  return gtr_json_object_to_text (event);
 }
 
 /* ------------------------------------------------------------------ */
@@ -489,19 +489,19 @@ gtr_realtime_build_input_audio_buffer_append (const guint8 *audio, gsize len,
   b64 = g_base64_encode (audio, len);
   json_object_set_string_member (event, "audio", b64);
   g_free (b64);
-  return gtr_json_event_finish (event);
+  return gtr_json_object_to_text (event);
 }
 
 char *
 gtr_realtime_build_input_audio_buffer_commit (char **event_id)
 {
-  return gtr_json_event_finish (gtr_json_event_new ("input_audio_buffer.commit", event_id));
+  return gtr_json_object_to_text (gtr_json_event_new ("input_audio_buffer.commit", event_id));
 }
 
 char *
 gtr_realtime_build_input_audio_buffer_clear (char **event_id)
 {
-  return gtr_json_event_finish (gtr_json_event_new ("input_audio_buffer.clear", event_id));
+  return gtr_json_object_to_text (gtr_json_event_new ("input_audio_buffer.clear", event_id));
 }
 
 static char *
@@ -510,7 +510,7 @@ build_item_create (JsonObject *item, char **event_id)
   JsonObject *event = gtr_json_event_new ("conversation.item.create", event_id);
 
   json_object_set_object_member (event, "item", item);
-  return gtr_json_event_finish (event);
+  return gtr_json_object_to_text (event);
 }
 
 char *
@@ -585,7 +585,7 @@ gtr_realtime_build_response_create (const char *instructions, char **event_id)
     json_object_set_string_member (response, "instructions", instructions);
     json_object_set_object_member (event, "response", response);
   }
-  return gtr_json_event_finish (event);
+  return gtr_json_object_to_text (event);
 }
 
 char *
@@ -595,7 +595,7 @@ gtr_realtime_build_response_cancel (const char *response_id, char **event_id)
 
   if (response_id != NULL)
     json_object_set_string_member (event, "response_id", response_id);
-  return gtr_json_event_finish (event);
+  return gtr_json_object_to_text (event);
 }
 
 char *
@@ -612,7 +612,7 @@ gtr_realtime_build_item_truncate (const char *item_id, gint content_index,
   json_object_set_string_member (event, "item_id", item_id);
   json_object_set_int_member (event, "content_index", content_index);
   json_object_set_int_member (event, "audio_end_ms", audio_end_ms);
-  return gtr_json_event_finish (event);
+  return gtr_json_object_to_text (event);
 }
 
 static char *
@@ -816,7 +816,7 @@ serialize_member (JsonObject *obj, const char *member)
 {
   JsonNode *node = json_object_get_member (obj, member);
 
-  return node != NULL && !JSON_NODE_HOLDS_NULL (node) ? json_to_string (node, FALSE) : NULL;
+  return node != NULL && !JSON_NODE_HOLDS_NULL (node) ? gtr_json_to_text (node) : NULL;
 }
 
 static gboolean
@@ -874,7 +874,7 @@ read_format (JsonObject *parent, GtrAudioFormat *format, char **desc)
   obj = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
   type = obj != NULL ? member_string (obj, "type") : NULL;
   if (type == NULL) {
-    *desc = json_to_string (node, FALSE);
+    *desc = gtr_json_to_text (node);
     return;
   }
   if (strcmp (type, "audio/pcmu") == 0)
@@ -894,7 +894,7 @@ read_format (JsonObject *parent, GtrAudioFormat *format, char **desc)
       *format = GTR_AUDIO_FORMAT_PCM24K;
     *desc = g_strdup_printf ("audio/pcm %" G_GINT64_FORMAT " Hz", json_node_get_int (rate));
   } else {
-    char *r = json_to_string (rate, FALSE);
+    char *r = gtr_json_to_text (rate);
     *desc = g_strdup_printf ("audio/pcm rate %s", r);
     g_free (r);
   }

@@ -615,93 +615,87 @@ gtr_twilio_message_free (GtrTwilioMessage *msg)
 /* ---------------------------------------------------------------------- */
 /* Builders: field order and types exactly as in Twilio's messages        */
 
-static JsonBuilder *
+/* A message is a JsonObject filled member by member (insertion order is the
+ * order on the wire) and serialized by gtr_json_object_to_text: no
+ * JsonBuilder, which is a GObject made and finalized per message, three
+ * times per echoed frame.  Not sealed: sealing hashes every member, the
+ * base64 payload too, for a tree that is serialized and dropped at once. */
+static JsonObject *
 begin_message (const char *event)
 {
-  /* not immutable: sealing a built object hashes every member, the base64
-   * payload too, for a tree that is serialized and dropped at once */
-  JsonBuilder *builder = json_builder_new ();
+  JsonObject *message = json_object_new ();
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "event");
-  json_builder_add_string_value (builder, event);
-  return builder;
+  json_object_set_string_member (message, "event", event);
+  return message;
 }
 
 static char *
-finish_message (JsonBuilder *builder)
+finish_message (JsonObject *message)
 {
-  g_autoptr (JsonNode) root = NULL;
-
-  json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  g_object_unref (builder);
-  return json_to_string (root, FALSE);
+  return gtr_json_object_to_text (message);
 }
 
 static void
-add_string (JsonBuilder *builder, const char *name, const char *value)
+add_string (JsonObject *object, const char *name, const char *value)
 {
-  json_builder_set_member_name (builder, name);
-  json_builder_add_string_value (builder, value);
+  json_object_set_string_member (object, name, value);
 }
 
 /* Counters travel as decimal strings; a negative one is left out. */
 static void
-add_counter (JsonBuilder *builder, const char *name, gint64 value)
+add_counter (JsonObject *object, const char *name, gint64 value)
 {
   char buf[24];
 
   if (value < 0)
     return;
   g_snprintf (buf, sizeof buf, "%" G_GINT64_FORMAT, value);
-  add_string (builder, name, buf);
+  add_string (object, name, buf);
 }
 
 static void
-add_base64 (JsonBuilder *builder, const char *name, const guint8 *data, gsize len)
+add_base64 (JsonObject *object, const char *name, const guint8 *data, gsize len)
 {
   g_autofree char *encoded = g_base64_encode (data, len);
 
-  add_string (builder, name, encoded);
+  add_string (object, name, encoded);
 }
 
-static void
-begin_member_object (JsonBuilder *builder, const char *name)
+/* A new object as member `name` of `object`, returned to be filled. */
+static JsonObject *
+add_object (JsonObject *object, const char *name)
 {
-  json_builder_set_member_name (builder, name);
-  json_builder_begin_object (builder);
+  JsonObject *member = json_object_new ();
+
+  json_object_set_object_member (object, name, member);
+  return member;
 }
 
 char *
 gtr_twilio_build_media (const char *stream_sid, const guint8 *audio, gsize len)
 {
-  JsonBuilder *builder;
+  JsonObject *message;
 
   g_return_val_if_fail (stream_sid != NULL, NULL);
   g_return_val_if_fail (audio != NULL || len == 0, NULL);
-  builder = begin_message ("media");
-  add_string (builder, "streamSid", stream_sid);
-  begin_member_object (builder, "media");
-  add_base64 (builder, "payload", audio, len);
-  json_builder_end_object (builder);
-  return finish_message (builder);
+  message = begin_message ("media");
+  add_string (message, "streamSid", stream_sid);
+  add_base64 (add_object (message, "media"), "payload", audio, len);
+  return finish_message (message);
 }
 
 /* Our mark and Twilio's echo of it differ only by the sequenceNumber. */
 static char *
 build_mark_message (gint64 seq, const char *stream_sid, const char *name)
 {
-  JsonBuilder *builder;
+  JsonObject *message;
 
   g_return_val_if_fail (stream_sid != NULL && name != NULL, NULL);
-  builder = begin_message ("mark");
-  add_counter (builder, "sequenceNumber", seq);
-  add_string (builder, "streamSid", stream_sid);
-  begin_member_object (builder, "mark");
-  add_string (builder, "name", name);
-  json_builder_end_object (builder);
-  return finish_message (builder);
+  message = begin_message ("mark");
+  add_counter (message, "sequenceNumber", seq);
+  add_string (message, "streamSid", stream_sid);
+  add_string (add_object (message, "mark"), "name", name);
+  return finish_message (message);
 }
 
 char *
@@ -713,32 +707,22 @@ gtr_twilio_build_mark (const char *stream_sid, const char *name)
 char *
 gtr_twilio_build_clear (const char *stream_sid)
 {
-  JsonBuilder *builder;
+  JsonObject *message;
 
   g_return_val_if_fail (stream_sid != NULL, NULL);
-  builder = begin_message ("clear");
-  add_string (builder, "streamSid", stream_sid);
-  return finish_message (builder);
+  message = begin_message ("clear");
+  add_string (message, "streamSid", stream_sid);
+  return finish_message (message);
 }
 
 char *
 gtr_twilio_build_connected (void)
 {
-  JsonBuilder *builder = begin_message ("connected");
+  JsonObject *message = begin_message ("connected");
 
-  add_string (builder, "protocol", "Call");
-  add_string (builder, "version", "1.0.0");
-  return finish_message (builder);
-}
-
-static void
-add_custom_parameters (JsonBuilder *builder, const char *const *names,
-    const char *const *values)
-{
-  begin_member_object (builder, "customParameters");
-  for (guint i = 0; names != NULL && values != NULL && names[i] && values[i]; i++)
-    add_string (builder, names[i], values[i]);
-  json_builder_end_object (builder);
+  add_string (message, "protocol", "Call");
+  add_string (message, "version", "1.0.0");
+  return finish_message (message);
 }
 
 char *
@@ -746,67 +730,64 @@ gtr_twilio_build_start (gint64 seq, const char *stream_sid,
     const char *account_sid, const char *call_sid,
     const char *const *custom_names, const char *const *custom_values)
 {
-  JsonBuilder *builder;
+  JsonObject *message, *start, *custom, *format;
+  JsonArray *tracks;
 
   g_return_val_if_fail (stream_sid != NULL && account_sid != NULL && call_sid != NULL, NULL);
-  builder = begin_message ("start");
-  add_counter (builder, "sequenceNumber", seq);
-  begin_member_object (builder, "start");
-  add_string (builder, "accountSid", account_sid);
-  add_string (builder, "streamSid", stream_sid);
-  add_string (builder, "callSid", call_sid);
-  json_builder_set_member_name (builder, "tracks");
-  json_builder_begin_array (builder);
-  json_builder_add_string_value (builder, "inbound");
-  json_builder_end_array (builder);
-  add_custom_parameters (builder, custom_names, custom_values);
-  begin_member_object (builder, "mediaFormat");
-  add_string (builder, "encoding", "audio/x-mulaw");
-  json_builder_set_member_name (builder, "sampleRate");
-  json_builder_add_int_value (builder, 8000);
-  json_builder_set_member_name (builder, "channels");
-  json_builder_add_int_value (builder, 1);
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
-  add_string (builder, "streamSid", stream_sid);
-  return finish_message (builder);
+  message = begin_message ("start");
+  add_counter (message, "sequenceNumber", seq);
+  start = add_object (message, "start");
+  add_string (start, "accountSid", account_sid);
+  add_string (start, "streamSid", stream_sid);
+  add_string (start, "callSid", call_sid);
+  tracks = json_array_new ();
+  json_array_add_string_element (tracks, "inbound");
+  json_object_set_array_member (start, "tracks", tracks);
+  custom = add_object (start, "customParameters");
+  for (guint i = 0; custom_names != NULL && custom_values != NULL
+      && custom_names[i] && custom_values[i]; i++)
+    add_string (custom, custom_names[i], custom_values[i]);
+  format = add_object (start, "mediaFormat");
+  add_string (format, "encoding", "audio/x-mulaw");
+  json_object_set_int_member (format, "sampleRate", 8000);
+  json_object_set_int_member (format, "channels", 1);
+  add_string (message, "streamSid", stream_sid);
+  return finish_message (message);
 }
 
 char *
 gtr_twilio_build_inbound_media (gint64 seq, const char *stream_sid,
     gint64 chunk, gint64 timestamp_ms, const guint8 *audio, gsize len)
 {
-  JsonBuilder *builder;
+  JsonObject *message, *media;
 
   g_return_val_if_fail (stream_sid != NULL, NULL);
   g_return_val_if_fail (audio != NULL || len == 0, NULL);
-  builder = begin_message ("media");
-  add_counter (builder, "sequenceNumber", seq);
-  begin_member_object (builder, "media");
-  add_string (builder, "track", "inbound");
-  add_counter (builder, "chunk", chunk);
-  add_counter (builder, "timestamp", timestamp_ms);
-  add_base64 (builder, "payload", audio, len);
-  json_builder_end_object (builder);
-  add_string (builder, "streamSid", stream_sid);
-  return finish_message (builder);
+  message = begin_message ("media");
+  add_counter (message, "sequenceNumber", seq);
+  media = add_object (message, "media");
+  add_string (media, "track", "inbound");
+  add_counter (media, "chunk", chunk);
+  add_counter (media, "timestamp", timestamp_ms);
+  add_base64 (media, "payload", audio, len);
+  add_string (message, "streamSid", stream_sid);
+  return finish_message (message);
 }
 
 char *
 gtr_twilio_build_dtmf (gint64 seq, const char *stream_sid, const char *digit)
 {
-  JsonBuilder *builder;
+  JsonObject *message, *dtmf;
 
   g_return_val_if_fail (stream_sid != NULL, NULL);
   g_return_val_if_fail (gtr_twilio_dtmf_digit_to_number (digit) >= 0, NULL);
-  builder = begin_message ("dtmf");
-  add_string (builder, "streamSid", stream_sid);
-  add_counter (builder, "sequenceNumber", seq);
-  begin_member_object (builder, "dtmf");
-  add_string (builder, "track", "inbound_track");
-  add_string (builder, "digit", digit);
-  json_builder_end_object (builder);
-  return finish_message (builder);
+  message = begin_message ("dtmf");
+  add_string (message, "streamSid", stream_sid);
+  add_counter (message, "sequenceNumber", seq);
+  dtmf = add_object (message, "dtmf");
+  add_string (dtmf, "track", "inbound_track");
+  add_string (dtmf, "digit", digit);
+  return finish_message (message);
 }
 
 char *
@@ -819,15 +800,14 @@ char *
 gtr_twilio_build_stop (gint64 seq, const char *stream_sid,
     const char *account_sid, const char *call_sid)
 {
-  JsonBuilder *builder;
+  JsonObject *message, *stop;
 
   g_return_val_if_fail (stream_sid != NULL && account_sid != NULL && call_sid != NULL, NULL);
-  builder = begin_message ("stop");
-  add_counter (builder, "sequenceNumber", seq);
-  begin_member_object (builder, "stop");
-  add_string (builder, "accountSid", account_sid);
-  add_string (builder, "callSid", call_sid);
-  json_builder_end_object (builder);
-  add_string (builder, "streamSid", stream_sid);
-  return finish_message (builder);
+  message = begin_message ("stop");
+  add_counter (message, "sequenceNumber", seq);
+  stop = add_object (message, "stop");
+  add_string (stop, "accountSid", account_sid);
+  add_string (stop, "callSid", call_sid);
+  add_string (message, "streamSid", stream_sid);
+  return finish_message (message);
 }
